@@ -1,0 +1,77 @@
+# The two commands a newcomer needs are `make devnet` and `make test`; both install what
+# is missing first. Everything lands inside the repository (.venv/, node_modules/), so a
+# fresh clone on a machine that reaches only the package registries works unattended.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+# Ape's vyper plugin compiles with the `vyper` on PATH, and ape-foundry starts the
+# `anvil` on PATH: both live in the venv's bin/.
+export PATH := $(BIN):$(PATH)
+export HYPOTHESIS_PROFILE ?= ci
+
+ANVIL_NPM := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+PIP_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+ARGS ?=
+
+.PHONY: setup lock test devnet bench lint format clean help
+
+help:
+	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
+	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
+	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
+	@echo "make lint     ruff check + format check"
+	@echo "make setup    install what is missing (.venv, anvil, solc)"
+
+setup: $(PIP_STAMP) $(NPM_STAMP) $(BIN)/anvil
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(PIP_STAMP): pyproject.toml constraints.txt $(VENV)/bin/python
+	@echo "setup: installing the Python package and its dev tools into .venv"
+	$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[dev]'
+	@touch $@
+
+# After changing dependencies in pyproject.toml: install, then record the exact set.
+lock: $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev]'
+	@{ echo "# Exact versions the project is tested with (pip freeze of \`make setup\`); pip installs"; \
+	   echo "# with \`-c constraints.txt\` so every machine and CI resolve the same set."; \
+	   $(BIN)/python -m pip freeze --exclude-editable | grep -v '^sesh=='; } > constraints.txt
+
+# --ignore-scripts: anvil's postinstall downloads nothing we need (the binary ships in its
+# platform package) and may be blocked on locked-down machines.
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "setup: npm not found; install Node.js 20+" >&2; exit 1; }
+	@echo "setup: installing anvil, solc and the Solidity references from npm"
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(BIN)/anvil: $(NPM_STAMP) $(VENV)/bin/python
+	@test -x $(ANVIL_NPM) || { echo "setup: $(ANVIL_NPM) missing (npm platform package for $$(uname -m)?)" >&2; exit 1; }
+	@ln -sf $(CURDIR)/$(ANVIL_NPM) $@
+
+test: setup lint
+	ape test
+
+devnet: setup
+	ape run devnet $(ARGS)
+
+bench: setup
+	python bench/gas.py
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+format: setup
+	ruff check --fix .
+	ruff format .
+
+clean:
+	rm -rf .build .cache .pytest_cache .hypothesis

@@ -1,0 +1,24 @@
+"""`sesh`: the command line of the Session Network on Arbitrum.
+
+Sub-commands are grouped by who uses them (keys, node, rewards, names, pro); each lives
+in its own module and registers itself on `main`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from sesh import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sesh")
+def main() -> None:
+    """Session Network on Arbitrum: SESH, staking, names and Pro.
+
+    Example: sesh --version
+    """
+
+
+if __name__ == "__main__":
+    main()
