@@ -53,6 +53,9 @@ _NEG_G1: constant(Bytes[128]) = x"0000000000000000000000000000000017f1d3a73197d7
 # EIP-2537's points at infinity.
 _G1_INFINITY: constant(Bytes[128]) = x"0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 _G2_INFINITY: constant(Bytes[256]) = x"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
+# keccak256 of the two encodings of infinity: the cheapest way to recognise them.
+_G1_INFINITY_HASH: constant(bytes32) = 0x012893657d8eb2efad4de0a91bcd0e39ad9837745dec3ea923737ea803fc8e3d
+_G2_INFINITY_HASH: constant(bytes32) = 0xd397b3b043d87fcd6fad1291ff0bfd16401c274896d8c63a923727f077b8e0b5
 # RFC 9380 expand_message_xmd: the bytes of I2OSP(256, 2) || I2OSP(0, 1) that
 # follow the message, for 256 output bytes.
 _XMD_LENGTH_AND_ZERO: constant(Bytes[3]) = x"010000"
@@ -105,9 +108,8 @@ def _verify(
     """
     if len(pubkey) != 128 or len(signature) != 256:
         return False
-    if self._is_infinity(pubkey) or self._is_infinity(signature):
-        return False
-    if not self._are_field_elements(pubkey) or not self._are_field_elements(signature):
+    # Infinity would make the pairing trivially 1; compared by hash, the cheapest test.
+    if keccak256(pubkey) == _G1_INFINITY_HASH or keccak256(signature) == _G2_INFINITY_HASH:
         return False
     hashed: Bytes[256] = self._hash_to_g2(message, dst)
     success: bool = False
@@ -180,7 +182,7 @@ def _check_pubkey(p: Bytes[128]):
     """
     assert len(p) == 128, "bls: public key is not 128 bytes"
     assert self._are_field_elements(p), "bls: public key coordinate is not a field element"
-    assert not self._is_infinity(p), "bls: public key is the point at infinity"
+    assert keccak256(p) != _G1_INFINITY_HASH, "bls: public key is the point at infinity"
     success: bool = False
     result: Bytes[128] = b""
     success, result = raw_call(
@@ -217,7 +219,7 @@ def _check_signature(s: Bytes[256]):
     """
     assert len(s) == 256, "bls: signature is not 256 bytes"
     assert self._are_field_elements(s), "bls: signature coordinate is not a field element"
-    assert not self._is_infinity(s), "bls: signature is the point at infinity"
+    assert keccak256(s) != _G2_INFINITY_HASH, "bls: signature is the point at infinity"
     success: bool = False
     result: Bytes[256] = b""
     success, result = raw_call(
@@ -281,13 +283,17 @@ def _expand_message_xmd(message: Bytes[MAX_MESSAGE_BYTES], dst: Bytes[MAX_DST_BY
     b0: bytes32 = sha256(
         concat(empty(bytes32), empty(bytes32), message, _XMD_LENGTH_AND_ZERO, dst_prime)
     )
+    # b_1 .. b_8, unrolled: the counter byte is a literal and no loop runs.
     b0_word: uint256 = convert(b0, uint256)
-    blocks: bytes32[8] = empty(bytes32[8])
-    blocks[0] = sha256(concat(b0, x"01", dst_prime))
-    for i: uint256 in range(1, 8):
-        mixed: bytes32 = convert(b0_word ^ convert(blocks[i - 1], uint256), bytes32)
-        blocks[i] = sha256(concat(mixed, convert(convert(i + 1, uint8), bytes1), dst_prime))
-    return blocks
+    b1: bytes32 = sha256(concat(b0, x"01", dst_prime))
+    b2: bytes32 = sha256(concat(convert(b0_word ^ convert(b1, uint256), bytes32), x"02", dst_prime))
+    b3: bytes32 = sha256(concat(convert(b0_word ^ convert(b2, uint256), bytes32), x"03", dst_prime))
+    b4: bytes32 = sha256(concat(convert(b0_word ^ convert(b3, uint256), bytes32), x"04", dst_prime))
+    b5: bytes32 = sha256(concat(convert(b0_word ^ convert(b4, uint256), bytes32), x"05", dst_prime))
+    b6: bytes32 = sha256(concat(convert(b0_word ^ convert(b5, uint256), bytes32), x"06", dst_prime))
+    b7: bytes32 = sha256(concat(convert(b0_word ^ convert(b6, uint256), bytes32), x"07", dst_prime))
+    b8: bytes32 = sha256(concat(convert(b0_word ^ convert(b7, uint256), bytes32), x"08", dst_prime))
+    return [b1, b2, b3, b4, b5, b6, b7, b8]
 
 
 @internal
@@ -314,20 +320,6 @@ def _reduce_mod_p(high: bytes32, low: bytes32) -> Bytes[64]:
         max_outsize=64,
         is_static_call=True,
     )
-
-
-@internal
-@pure
-def _is_infinity(point: Bytes[256]) -> bool:
-    """
-    @dev True if every byte of the encoding is zero (EIP-2537's infinity).
-    """
-    for i: uint256 in range(8):
-        if i * 32 >= len(point):
-            break
-        if extract32(point, i * 32) != empty(bytes32):
-            return False
-    return True
 
 
 @internal
