@@ -55,4 +55,3 @@ def py_ecc_compressed_signature(signature_eip2537: bytes) -> bytes:
 def rfc_point(vector: dict) -> bytes:
     """A vector's P in EIP-2537 encoding."""
     return b"".join(bytes(16) + bytes.fromhex(c) for c in vector["P"]["x"] + vector["P"]["y"])
-

@@ -16,8 +16,9 @@
         remaining gas, so a repricing can never break verification; a
         precompile that fails (a point off the curve or outside the
         subgroup) burns the gas it was given, which only the submitter of
-        the bad point pays. Cheap checks (lengths, field encodings, the
-        point at infinity) come first and refuse without calling one.
+        the bad point pays. Cheap checks (lengths, the point at infinity,
+        and in the `_check_*` functions field encodings) come first and
+        refuse without calling one.
 """
 
 
@@ -39,6 +40,16 @@ _G2ADD: constant(address) = 0x000000000000000000000000000000000000000d
 _G2MSM: constant(address) = 0x000000000000000000000000000000000000000E
 _PAIRING_CHECK: constant(address) = 0x000000000000000000000000000000000000000F
 _MAP_FP2_TO_G2: constant(address) = 0x0000000000000000000000000000000000000011
+
+# EIP-2537's prices of the calls whose failure is read as "invalid input" (Prague).
+# Before each, the module requires the gas for it (plus the 1/64 a call keeps back), so
+# a caller cannot turn a valid signature into `False`, or a valid key into a refusal,
+# by sending too little gas: that reverts "bls: too little gas" instead.
+_PAIRING_CHECK_TWO_PAIRS_GAS: constant(uint256) = 102_900
+_G1ADD_GAS: constant(uint256) = 375
+_G1MSM_ONE_GAS: constant(uint256) = 12_000
+_G2ADD_GAS: constant(uint256) = 600
+_G2MSM_ONE_GAS: constant(uint256) = 22_500
 
 # The base field modulus p, split into the two 32-byte words of its 64-byte
 # EIP-2537 encoding (the high word holds the top 16 bytes of p).
@@ -97,9 +108,12 @@ def _verify(
     """
     @dev Checks e(pubkey, H(message)) == e(g1, signature) with one
          PAIRING_CHECK of two pairs: e(pubkey, H(m)) * e(-g1, signature) == 1.
-         Never reverts for a bad key or signature: a wrong length or field
-         encoding, the point at infinity (as key or signature), a point off
-         the curve or outside the subgroup all give false.
+         Never reverts for a bad key or signature: a wrong length, the point
+         at infinity (as key or signature), a coordinate not below p, a point
+         off the curve or outside the subgroup all give false (the last three
+         make PAIRING_CHECK fail, which burns the gas given to it).
+         Reverts "bls: too little gas" when the remaining gas could not pay
+         the pairing check, so too little gas never reads as a bad signature.
     @param pubkey The (aggregate) public key, EIP-2537 G1 encoding.
     @param message The signed message.
     @param dst The domain separation tag (`DST_SIG` or `DST_POP`).
@@ -112,6 +126,7 @@ def _verify(
     if keccak256(pubkey) == _G1_INFINITY_HASH or keccak256(signature) == _G2_INFINITY_HASH:
         return False
     hashed: Bytes[256] = self._hash_to_g2(message, dst)
+    self._require_gas(_PAIRING_CHECK_TWO_PAIRS_GAS)
     success: bool = False
     result: Bytes[32] = b""
     success, result = raw_call(
@@ -136,6 +151,7 @@ def _g1_add(a: Bytes[128], b: Bytes[128]) -> Bytes[128]:
     @return a + b, EIP-2537 encoding.
     """
     assert len(a) == 128 and len(b) == 128, "bls: not a G1 point"
+    self._require_gas(_G1ADD_GAS)
     success: bool = False
     result: Bytes[128] = b""
     success, result = raw_call(
@@ -183,6 +199,7 @@ def _check_pubkey(p: Bytes[128]):
     assert len(p) == 128, "bls: public key is not 128 bytes"
     assert self._are_field_elements(p), "bls: public key coordinate is not a field element"
     assert keccak256(p) != _G1_INFINITY_HASH, "bls: public key is the point at infinity"
+    self._require_gas(_G1ADD_GAS + _G1MSM_ONE_GAS)
     success: bool = False
     result: Bytes[128] = b""
     success, result = raw_call(
@@ -220,6 +237,7 @@ def _check_signature(s: Bytes[256]):
     assert len(s) == 256, "bls: signature is not 256 bytes"
     assert self._are_field_elements(s), "bls: signature coordinate is not a field element"
     assert keccak256(s) != _G2_INFINITY_HASH, "bls: signature is the point at infinity"
+    self._require_gas(_G2ADD_GAS + _G2MSM_ONE_GAS)
     success: bool = False
     result: Bytes[256] = b""
     success, result = raw_call(
@@ -320,6 +338,17 @@ def _reduce_mod_p(high: bytes32, low: bytes32) -> Bytes[64]:
         max_outsize=64,
         is_static_call=True,
     )
+
+
+@internal
+@view
+def _require_gas(precompile_gas: uint256):
+    """
+    @dev Reverts "bls: too little gas" unless a call forwarding all but 1/64
+         of the remaining gas would get `precompile_gas`, with a margin for
+         the call's own cost and the code between here and the call.
+    """
+    assert msg.gas >= precompile_gas * 64 // 63 + 2_000, "bls: too little gas"
 
 
 @internal

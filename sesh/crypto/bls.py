@@ -314,7 +314,9 @@ def pop_message(
     )
 
 
-def exit_message(chain_id: int, staking_address: str | bytes, node_id: int, timestamp: int) -> bytes:
+def exit_message(
+    chain_id: int, staking_address: str | bytes, node_id: int, timestamp: int
+) -> bytes:
     """The digest the network signs (DST_SIG) to fast-track `node_id`'s exit."""
     return _network_message(_TAG_EXIT, chain_id, staking_address, node_id, timestamp)
 

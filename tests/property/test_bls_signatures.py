@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from sesh.crypto import bls
 from tests.bls_helpers import (
+    py_ecc_compressed_signature,
     py_ecc_hash_to_g2,
     py_ecc_public_key,
     py_ecc_sign,
-    py_ecc_compressed_signature,
 )
 
 from .boa_helpers import deployer_for
@@ -159,3 +159,16 @@ def test_verify__native_signature__verifies_on_chain_and_with_py_ecc(harness, se
     signature = bls.sign(sk, message, dst).to_eip2537()
     assert harness.verify(sk.public_key().to_eip2537(), message, dst, signature)
     assert signature == py_ecc_sign(secret, message, dst)
+
+
+@pytest.mark.parametrize("gas", [90_000, 150_000])
+def test_verify__too_little_gas_for_the_pairing__reverts_rather_than_returning_false(harness, gas):
+    """Otherwise a relayer could make a valid network signature read as invalid."""
+    import boa
+
+    sk = bls.SecretKey(12345)
+    message = b"\x01" * 32
+    args = (sk.public_key().to_eip2537(), message, bls.DST_SIG, bls.sign(sk, message).to_eip2537())
+    with boa.reverts("bls: too little gas"):
+        harness.verify(*args, gas=gas)
+    assert harness.verify(*args, gas=1_000_000)

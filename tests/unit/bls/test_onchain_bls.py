@@ -40,7 +40,9 @@ def test_verify__python_signatures__verify_on_anvil(harness):
     sk = bls.SecretKey.generate()
     message = b"\x07" * 32
     signature = bls.sign(sk, message)
-    assert harness.verify(sk.public_key().to_eip2537(), message, bls.DST_SIG, signature.to_eip2537())
+    assert harness.verify(
+        sk.public_key().to_eip2537(), message, bls.DST_SIG, signature.to_eip2537()
+    )
     secret = 0xC0FFEE
     assert harness.verify(
         py_ecc_public_key(secret), message, bls.DST_POP, py_ecc_sign(secret, message, bls.DST_POP)
@@ -56,7 +58,9 @@ def test_verify__tampered__is_false_on_anvil(harness):
     assert not harness.verify(key, message, bls.DST_POP, signature)
     other = bls.SecretKey.generate().public_key().to_eip2537()
     assert not harness.verify(other, message, bls.DST_SIG, signature)
-    assert not harness.verify(key, message, bls.DST_SIG, signature[:-1] + bytes([signature[-1] ^ 1]))
+    assert not harness.verify(
+        key, message, bls.DST_SIG, signature[:-1] + bytes([signature[-1] ^ 1])
+    )
     assert not harness.verify(key, message, bls.DST_SIG, bytes(256))
     assert not harness.verify(bytes(128), message, bls.DST_SIG, bytes(256))
     assert not harness.verify(key, message, bls.DST_SIG, signature[:128])
@@ -116,9 +120,10 @@ def test_check_signature__valid_signature__passes(harness):
 def test_g1_helpers__agree_with_python(harness):
     a = bls.SecretKey(11).public_key()
     b = bls.SecretKey(12).public_key()
-    assert bytes(harness.g1_add(a.to_eip2537(), b.to_eip2537())) == bls.aggregate_public_keys(
-        [a, b]
-    ).to_eip2537()
+    assert (
+        bytes(harness.g1_add(a.to_eip2537(), b.to_eip2537()))
+        == bls.aggregate_public_keys([a, b]).to_eip2537()
+    )
     assert bytes(harness.g1_negate(a.to_eip2537())) == bls.PublicKey(-a.point).to_eip2537()
     assert bytes(harness.g1_negate(bytes(128))) == bytes(128)
     assert bytes(harness.g1_unpack(harness.g1_pack(a.to_eip2537()))) == a.to_eip2537()

@@ -160,7 +160,9 @@ def test_sign__dst_empty_or_too_long__refused(dst):
 
 def test_verify__bytes_instead_of_parsed_points__refused_with_hint():
     with pytest.raises(bls.BlsError, match="PublicKey"):
-        bls.verify(bls.SecretKey(3).public_key().to_compressed(), b"m", bls.sign(bls.SecretKey(3), b"m"))
+        bls.verify(
+            bls.SecretKey(3).public_key().to_compressed(), b"m", bls.sign(bls.SecretKey(3), b"m")
+        )
 
 
 def test_aggregate__all_keys_minus_non_signers__verifies_signers_aggregate():
@@ -174,7 +176,9 @@ def test_aggregate__all_keys_minus_non_signers__verifies_signers_aggregate():
     aggregate = bls.aggregate_signatures(signatures)
     assert bls.verify(signers_key, message, aggregate)
     # Claiming one fewer non-signer than there were does not verify.
-    assert not bls.verify(bls.PublicKey(signers_key.point + keys[2].public_key().point), message, aggregate)
+    assert not bls.verify(
+        bls.PublicKey(signers_key.point + keys[2].public_key().point), message, aggregate
+    )
     # The same aggregate, verified from py_ecc's side.
     assert py_ecc_pop.FastAggregateVerify(
         [k.public_key().to_compressed() for i, k in enumerate(keys) if i not in non_signers],
@@ -211,7 +215,9 @@ def test_verify_batch__two_bad_signatures_that_cancel__still_fail():
     signatures[0] = bls.Signature(signatures[0].point + delta)
     signatures[1] = bls.Signature(signatures[1].point - delta)
     publics = [k.public_key() for k in keys]
-    assert bls.verify(bls.aggregate_public_keys(publics), message, bls.aggregate_signatures(signatures))
+    assert bls.verify(
+        bls.aggregate_public_keys(publics), message, bls.aggregate_signatures(signatures)
+    )
     assert not bls.verify_batch(publics, message, signatures)
     assert bls.invalid_signatures(publics, message, signatures) == [0, 1]
 
@@ -230,7 +236,12 @@ def test_network_messages__are_the_documented_abi_layout():
         (b"SESH_LIQUIDATE", bls.liquidate_message),
     ]:
         expected = keccak(
-            tag.ljust(32, b"\x00") + word(42161) + bytes(12) + staking + word(7) + word(1_700_000_000)
+            tag.ljust(32, b"\x00")
+            + word(42161)
+            + bytes(12)
+            + staking
+            + word(7)
+            + word(1_700_000_000)
         )
         assert build(42161, STAKING, 7, 1_700_000_000) == expected
 
