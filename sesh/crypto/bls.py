@@ -94,92 +94,71 @@ class SecretKey:
         return "SecretKey(<hidden>)"
 
 
-class PublicKey:
+class _CurvePoint:
+    """What public keys and signatures share: a point, its two encodings, equality."""
+
+    __slots__ = ("point",)
+    _group: type = G1Point
+
+    def __init__(self, point):
+        self.point = point
+
+    def to_compressed(self) -> bytes:
+        return self.point.to_compressed_bytes()
+
+    def to_eip2537(self) -> bytes:
+        return _pad_coordinates(self.point.to_xy_bytes_be())
+
+    def is_infinity(self) -> bool:
+        return self.point == self._group.identity()
+
+    def __bytes__(self) -> bytes:
+        return self.to_compressed()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.point == other.point
+
+    def __hash__(self) -> int:
+        return hash(self.to_compressed())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_compressed().hex()})"
+
+
+class PublicKey(_CurvePoint):
     """A G1 point in the prime-order subgroup. Parsed keys are never the point at
     infinity; only an aggregate can be (and then never verifies)."""
 
-    __slots__ = ("point",)
-
-    def __init__(self, point: G1Point):
-        self.point = point
+    __slots__ = ()
+    _group = G1Point
 
     @classmethod
     def from_compressed(cls, data: bytes) -> PublicKey:
         """From the 48-byte compressed form; refuses infinity and off-subgroup points."""
-        point = _g1_from_compressed(_as_bytes(data, "public key"))
-        if point == G1Point.identity():
-            raise BlsError("public key is the point at infinity")
-        return cls(point)
+        return cls(_not_infinity(_from_compressed(G1Point, _as_bytes(data, "public key"))))
 
     @classmethod
     def from_eip2537(cls, data: bytes) -> PublicKey:
         """From the 128-byte EIP-2537 form; refuses what the contracts' `_check_pubkey`
         refuses."""
-        point = _g1_from_eip2537(_as_bytes(data, "public key"), "public key")
-        if point == G1Point.identity():
-            raise BlsError("public key is the point at infinity")
-        return cls(point)
-
-    def to_compressed(self) -> bytes:
-        return self.point.to_compressed_bytes()
-
-    def to_eip2537(self) -> bytes:
-        return _pad_coordinates(self.point.to_xy_bytes_be())
-
-    def is_infinity(self) -> bool:
-        return self.point == G1Point.identity()
-
-    def __bytes__(self) -> bytes:
-        return self.to_compressed()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, PublicKey) and self.point == other.point
-
-    def __hash__(self) -> int:
-        return hash(self.to_compressed())
-
-    def __repr__(self) -> str:
-        return f"PublicKey({self.to_compressed().hex()})"
+        return cls(_not_infinity(_from_eip2537(G1Point, _as_bytes(data, "public key"))))
 
 
-class Signature:
+class Signature(_CurvePoint):
     """A G2 point in the prime-order subgroup (infinity parses, but never verifies)."""
 
-    __slots__ = ("point",)
-
-    def __init__(self, point: G2Point):
-        self.point = point
+    __slots__ = ()
+    _group = G2Point
 
     @classmethod
     def from_compressed(cls, data: bytes) -> Signature:
         """From the 96-byte compressed form; refuses off-curve and off-subgroup points."""
-        return cls(_g2_from_compressed(_as_bytes(data, "signature")))
+        return cls(_from_compressed(G2Point, _as_bytes(data, "signature")))
 
     @classmethod
     def from_eip2537(cls, data: bytes) -> Signature:
         """From the 256-byte EIP-2537 form."""
-        return cls(_g2_from_eip2537(_as_bytes(data, "signature")))
-
-    def to_compressed(self) -> bytes:
-        return self.point.to_compressed_bytes()
-
-    def to_eip2537(self) -> bytes:
-        return _pad_coordinates(self.point.to_xy_bytes_be())
-
-    def is_infinity(self) -> bool:
-        return self.point == G2Point.identity()
-
-    def __bytes__(self) -> bytes:
-        return self.to_compressed()
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Signature) and self.point == other.point
-
-    def __hash__(self) -> int:
-        return hash(self.to_compressed())
-
-    def __repr__(self) -> str:
-        return f"Signature({self.to_compressed().hex()})"
+        return cls(_from_eip2537(G2Point, _as_bytes(data, "signature")))
 
 
 # --- signing and verifying ----------------------------------------------------------
@@ -212,24 +191,14 @@ def verify(
 def aggregate_signatures(signatures: Sequence[Signature]) -> Signature:
     """The sum of the signatures (the network's aggregate signature)."""
     _check_types([], signatures)
-    if not signatures:
-        raise BlsError("no signature to aggregate")
-    total = G2Point.identity()
-    for signature in signatures:
-        total = total + signature.point
-    return Signature(total)
+    return Signature(_sum(signatures, G2Point, "no signature to aggregate"))
 
 
 def aggregate_public_keys(public_keys: Sequence[PublicKey]) -> PublicKey:
     """The sum of the keys: the key that verifies the aggregate of their signatures of
     one message. Safe against rogue keys only for keys with a proof of possession."""
     _check_types(public_keys, [])
-    if not public_keys:
-        raise BlsError("no public key to aggregate")
-    total = G1Point.identity()
-    for public_key in public_keys:
-        total = total + public_key.point
-    return PublicKey(total)
+    return PublicKey(_sum(public_keys, G1Point, "no public key to aggregate"))
 
 
 def verify_batch(
@@ -386,6 +355,15 @@ def _network_message(
     )
 
 
+def _sum(items: Sequence[_CurvePoint], group: type, empty_reason: str):
+    if not items:
+        raise BlsError(empty_reason)
+    total = group.identity()
+    for item in items:
+        total = total + item.point
+    return total
+
+
 def _hash(message: bytes, dst: bytes) -> G2Point:
     message = _as_bytes(message, "message")
     dst = _as_bytes(dst, "DST")
@@ -439,51 +417,41 @@ def _unpad_coordinates(data: bytes, what: str) -> bytes:
     return b"".join(out)
 
 
-def _g1_from_eip2537(data: bytes, what: str) -> G1Point:
-    if len(data) != 2 * _FP_PADDED:
-        raise BlsError(f"{what} must be 128 bytes (EIP-2537 G1), got {len(data)}")
+# What a parser calls each group, and its sizes: (name, G1 or G2, compressed bytes).
+_GROUPS = {G1Point: ("public key", "G1", _FP_BYTES), G2Point: ("signature", "G2", 2 * _FP_BYTES)}
+
+
+def _from_eip2537(group: type, data: bytes):
+    what, name, compressed_size = _GROUPS[group]
+    size = compressed_size // _FP_BYTES * 2 * _FP_PADDED
+    if len(data) != size:
+        raise BlsError(f"{what} must be {size} bytes (EIP-2537 {name}), got {len(data)}")
     xy = _unpad_coordinates(data, what)
     try:
-        point = G1Point.from_xy_bytes_unchecked_be(xy)
+        point = group.from_xy_bytes_unchecked_be(xy)
     except ValueError as exc:
         raise BlsError(f"{what} is not on the curve") from exc
+    return _in_subgroup(point, what)
+
+
+def _from_compressed(group: type, data: bytes):
+    what, name, size = _GROUPS[group]
+    if len(data) != size:
+        raise BlsError(f"{what} must be {size} bytes compressed, got {len(data)}")
+    try:
+        point = group.from_compressed_bytes_unchecked(data)
+    except ValueError as exc:
+        raise BlsError(f"{what} is not a valid compressed {name} point") from exc
+    return _in_subgroup(point, what)
+
+
+def _in_subgroup(point, what: str):
     if not point.is_in_subgroup():
         raise BlsError(f"{what} is not in the subgroup")
     return point
 
 
-def _g2_from_eip2537(data: bytes) -> G2Point:
-    if len(data) != 4 * _FP_PADDED:
-        raise BlsError(f"signature must be 256 bytes (EIP-2537 G2), got {len(data)}")
-    xy = _unpad_coordinates(data, "signature")
-    try:
-        point = G2Point.from_xy_bytes_unchecked_be(xy)
-    except ValueError as exc:
-        raise BlsError("signature is not on the curve") from exc
-    if not point.is_in_subgroup():
-        raise BlsError("signature is not in the subgroup")
-    return point
-
-
-def _g1_from_compressed(data: bytes) -> G1Point:
-    if len(data) != _FP_BYTES:
-        raise BlsError(f"public key must be 48 bytes compressed, got {len(data)}")
-    try:
-        point = G1Point.from_compressed_bytes_unchecked(data)
-    except ValueError as exc:
-        raise BlsError("public key is not a valid compressed G1 point") from exc
-    if not point.is_in_subgroup():
-        raise BlsError("public key is not in the subgroup")
-    return point
-
-
-def _g2_from_compressed(data: bytes) -> G2Point:
-    if len(data) != 2 * _FP_BYTES:
-        raise BlsError(f"signature must be 96 bytes compressed, got {len(data)}")
-    try:
-        point = G2Point.from_compressed_bytes_unchecked(data)
-    except ValueError as exc:
-        raise BlsError("signature is not a valid compressed G2 point") from exc
-    if not point.is_in_subgroup():
-        raise BlsError("signature is not in the subgroup")
+def _not_infinity(point: G1Point) -> G1Point:
+    if point == G1Point.identity():
+        raise BlsError("public key is the point at infinity")
     return point

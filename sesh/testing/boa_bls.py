@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from boa.vm.py_evm import deregister_raw_precompile, register_raw_precompile
 from eth.abc import ComputationAPI
@@ -68,93 +69,102 @@ def _fp(data: bytes) -> bytes:
     return value.to_bytes(48, "big")
 
 
-def _g1(data: bytes, subgroup: bool) -> G1Point:
-    coordinates = _fp(data[:_FP]) + _fp(data[_FP:_G1])
+def _decode(point_type, name: str, data: bytes, subgroup: bool):
+    """An EIP-2537 point (all zero: infinity); VMError off the curve, and outside the
+    subgroup when `subgroup`."""
+    coordinates = b"".join(_fp(data[i : i + _FP]) for i in range(0, len(data), _FP))
     if not any(coordinates):
-        return G1Point.identity()
+        return point_type.identity()
     try:
-        point = G1Point.from_xy_bytes_unchecked_be(coordinates)
+        point = point_type.from_xy_bytes_unchecked_be(coordinates)
     except ValueError as exc:
-        raise VMError("BLS12-381: G1 point is not on the curve") from exc
+        raise VMError(f"BLS12-381: {name} point is not on the curve") from exc
     if subgroup and not point.is_in_subgroup():
-        raise VMError("BLS12-381: G1 point is not in the subgroup")
+        raise VMError(f"BLS12-381: {name} point is not in the subgroup")
     return point
+
+
+def _g1(data: bytes, subgroup: bool) -> G1Point:
+    return _decode(G1Point, "G1", data, subgroup)
 
 
 def _g2(data: bytes, subgroup: bool) -> G2Point:
-    coordinates = b"".join(_fp(data[i : i + _FP]) for i in range(0, _G2, _FP))
-    if not any(coordinates):
-        return G2Point.identity()
-    try:
-        point = G2Point.from_xy_bytes_unchecked_be(coordinates)
-    except ValueError as exc:
-        raise VMError("BLS12-381: G2 point is not on the curve") from exc
-    if subgroup and not point.is_in_subgroup():
-        raise VMError("BLS12-381: G2 point is not in the subgroup")
-    return point
+    return _decode(G2Point, "G2", data, subgroup)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What G1's and G2's ADD and MSM precompiles differ in."""
+
+    name: str
+    size: int
+    point: type
+    decode: Callable[[bytes, bool], object]
+    add_gas: int
+    msm_gas: int
+    discounts: list[int]
+    max_discount: int
+
+
+_G1_GROUP = _Group(
+    "BLS12_G1", _G1, G1Point, _g1, BLS12_G1_ADD_GAS, BLS12_G1_MSM_GAS,
+    G1_MSM_DISCOUNTS, G1_MSM_MAX_DISCOUNT,
+)  # fmt: skip
+_G2_GROUP = _Group(
+    "BLS12_G2", _G2, G2Point, _g2, BLS12_G2_ADD_GAS, BLS12_G2_MSM_GAS,
+    G2_MSM_DISCOUNTS, G2_MSM_MAX_DISCOUNT,
+)  # fmt: skip
 
 
 def _encode(xy: bytes) -> bytes:
     return b"".join(bytes(16) + xy[i : i + 48] for i in range(0, len(xy), 48))
 
 
-def _msm_gas(k: int, per_point: int, discounts: list[int], max_discount: int) -> int:
-    discount = discounts[k - 1] if k <= len(discounts) else max_discount
-    return k * per_point * discount // MSM_MULTIPLIER
+def _add(group: _Group, computation: ComputationAPI) -> ComputationAPI:
+    """G1ADD / G2ADD: two points on the curve (no subgroup check), their sum."""
+    data = computation.msg.data_as_bytes
+    if len(data) != 2 * group.size:
+        raise VMError(f"{group.name}ADD: input must be {2 * group.size} bytes")
+    computation.consume_gas(group.add_gas, reason=f"{group.name}ADD")
+    total = group.decode(data[: group.size], False) + group.decode(data[group.size :], False)
+    computation.output = _encode(total.to_xy_bytes_be())
+    return computation
+
+
+def _msm(group: _Group, computation: ComputationAPI) -> ComputationAPI:
+    """G1MSM / G2MSM: k (point in the subgroup, 32-byte scalar) pairs, sum of products.
+    Scalars are not required to be below r; n·P = (n mod r)·P in the subgroup."""
+    data = computation.msg.data_as_bytes
+    pair = group.size + _SCALAR
+    if not data or len(data) % pair:
+        raise VMError(f"{group.name}MSM: input must be a positive multiple of {pair} bytes")
+    k = len(data) // pair
+    discount = group.discounts[k - 1] if k <= len(group.discounts) else group.max_discount
+    computation.consume_gas(k * group.msm_gas * discount // MSM_MULTIPLIER, f"{group.name}MSM")
+    points, scalars = [], []
+    for i in range(0, len(data), pair):
+        points.append(group.decode(data[i : i + group.size], True))
+        scalar = int.from_bytes(data[i + group.size : i + pair], "big")
+        scalars.append(Scalar(scalar % CURVE_ORDER))
+    result = group.point.multiexp_unchecked(points, scalars)
+    computation.output = _encode(result.to_xy_bytes_be())
+    return computation
 
 
 def g1_add(computation: ComputationAPI) -> ComputationAPI:
-    data = computation.msg.data_as_bytes
-    if len(data) != 2 * _G1:
-        raise VMError("BLS12_G1ADD: input must be 256 bytes")
-    computation.consume_gas(BLS12_G1_ADD_GAS, reason="BLS12_G1ADD")
-    total = _g1(data[:_G1], subgroup=False) + _g1(data[_G1:], subgroup=False)
-    computation.output = _encode(total.to_xy_bytes_be())
-    return computation
+    return _add(_G1_GROUP, computation)
 
 
 def g2_add(computation: ComputationAPI) -> ComputationAPI:
-    data = computation.msg.data_as_bytes
-    if len(data) != 2 * _G2:
-        raise VMError("BLS12_G2ADD: input must be 512 bytes")
-    computation.consume_gas(BLS12_G2_ADD_GAS, reason="BLS12_G2ADD")
-    total = _g2(data[:_G2], subgroup=False) + _g2(data[_G2:], subgroup=False)
-    computation.output = _encode(total.to_xy_bytes_be())
-    return computation
+    return _add(_G2_GROUP, computation)
 
 
 def g1_msm(computation: ComputationAPI) -> ComputationAPI:
-    data = computation.msg.data_as_bytes
-    pair = _G1 + _SCALAR
-    if not data or len(data) % pair:
-        raise VMError("BLS12_G1MSM: input must be a positive multiple of 160 bytes")
-    k = len(data) // pair
-    gas = _msm_gas(k, BLS12_G1_MSM_GAS, G1_MSM_DISCOUNTS, G1_MSM_MAX_DISCOUNT)
-    computation.consume_gas(gas, reason="BLS12_G1MSM")
-    points, scalars = [], []
-    for i in range(0, len(data), pair):
-        points.append(_g1(data[i : i + _G1], subgroup=True))
-        scalars.append(Scalar(int.from_bytes(data[i + _G1 : i + pair], "big") % CURVE_ORDER))
-    result = G1Point.multiexp_unchecked(points, scalars)
-    computation.output = _encode(result.to_xy_bytes_be())
-    return computation
+    return _msm(_G1_GROUP, computation)
 
 
 def g2_msm(computation: ComputationAPI) -> ComputationAPI:
-    data = computation.msg.data_as_bytes
-    pair = _G2 + _SCALAR
-    if not data or len(data) % pair:
-        raise VMError("BLS12_G2MSM: input must be a positive multiple of 288 bytes")
-    k = len(data) // pair
-    gas = _msm_gas(k, BLS12_G2_MSM_GAS, G2_MSM_DISCOUNTS, G2_MSM_MAX_DISCOUNT)
-    computation.consume_gas(gas, reason="BLS12_G2MSM")
-    points, scalars = [], []
-    for i in range(0, len(data), pair):
-        points.append(_g2(data[i : i + _G2], subgroup=True))
-        scalars.append(Scalar(int.from_bytes(data[i + _G2 : i + pair], "big") % CURVE_ORDER))
-    result = G2Point.multiexp_unchecked(points, scalars)
-    computation.output = _encode(result.to_xy_bytes_be())
-    return computation
+    return _msm(_G2_GROUP, computation)
 
 
 def pairing_check(computation: ComputationAPI) -> ComputationAPI:

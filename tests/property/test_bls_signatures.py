@@ -78,23 +78,33 @@ def _flip_last_byte(point: bytes) -> bytes:
     return point[:-1] + bytes([point[-1] ^ 1])
 
 
-TAMPERS = [
-    "other message",
-    "other dst",
-    "other key",
-    "negated signature",
-    "signature halves swapped",
-    "signature x and y swapped",
-    "signature off the curve",
-    "signature coordinate not below p",
-    "signature top bytes not zero",
-    "signature truncated",
-    "signature at infinity",
-    "key at infinity",
-    "key and signature at infinity",
-    "key off the curve",
-    "key truncated",
-]
+def _other_dst(dst: bytes) -> bytes:
+    return bls.DST_POP if dst != bls.DST_POP else bls.DST_SIG
+
+
+# Each tampering of (pubkey, message, dst, signature), given another valid key.
+TAMPERS = {
+    "other message": lambda k, m, d, s, other: (k, m + b"\x00", d, s),
+    "other dst": lambda k, m, d, s, other: (k, m, _other_dst(d), s),
+    "other key": lambda k, m, d, s, other: (other, m, d, s),
+    "negated signature": lambda k, m, d, s, other: (k, m, d, _negate_g2(s)),
+    "signature halves swapped": lambda k, m, d, s, other: (k, m, d, _swap_fp2_halves(s)),
+    "signature x and y swapped": lambda k, m, d, s, other: (k, m, d, _swap_x_y(s)),
+    "signature off the curve": lambda k, m, d, s, other: (k, m, d, _flip_last_byte(s)),
+    "signature coordinate not below p": lambda k, m, d, s, other: (
+        k,
+        m,
+        d,
+        _coordinate_not_in_field(s),
+    ),
+    "signature top bytes not zero": lambda k, m, d, s, other: (k, m, d, _top_bytes_set(s)),
+    "signature truncated": lambda k, m, d, s, other: (k, m, d, s[:-1]),
+    "signature at infinity": lambda k, m, d, s, other: (k, m, d, bytes(256)),
+    "key at infinity": lambda k, m, d, s, other: (bytes(128), m, d, s),
+    "key and signature at infinity": lambda k, m, d, s, other: (bytes(128), m, d, bytes(256)),
+    "key off the curve": lambda k, m, d, s, other: (_flip_last_byte(k), m, d, s),
+    "key truncated": lambda k, m, d, s, other: (k[:64], m, d, s),
+}
 
 
 @given(
@@ -102,55 +112,27 @@ TAMPERS = [
     other_secret=secrets,
     message=short_messages,
     dst=signing_dsts,
-    tamper=st.sampled_from(TAMPERS),
+    tamper=st.sampled_from(sorted(TAMPERS)),
 )
 def test_verify__tampered_signature__is_refused_on_chain_and_in_python(
     harness, secret, other_secret, message, dst, tamper
 ):
     sk = bls.SecretKey(secret)
-    pubkey = sk.public_key().to_eip2537()
+    if other_secret == secret:
+        other_secret = secret % (bls.CURVE_ORDER - 1) + 1
+    other_key = bls.SecretKey(other_secret).public_key().to_eip2537()
     signature = bls.sign(sk, message, dst).to_eip2537()
-    verify_message, verify_dst = message, dst
-    if tamper == "other message":
-        verify_message = message + b"\x00"
-    elif tamper == "other dst":
-        verify_dst = bls.DST_POP if dst != bls.DST_POP else bls.DST_SIG
-    elif tamper == "other key":
-        if other_secret == secret:
-            other_secret = secret % (bls.CURVE_ORDER - 1) + 1
-        pubkey = bls.SecretKey(other_secret).public_key().to_eip2537()
-    elif tamper == "negated signature":
-        signature = _negate_g2(signature)
-    elif tamper == "signature halves swapped":
-        signature = _swap_fp2_halves(signature)
-    elif tamper == "signature x and y swapped":
-        signature = _swap_x_y(signature)
-    elif tamper == "signature off the curve":
-        signature = _flip_last_byte(signature)
-    elif tamper == "signature coordinate not below p":
-        signature = _coordinate_not_in_field(signature)
-    elif tamper == "signature top bytes not zero":
-        signature = _top_bytes_set(signature)
-    elif tamper == "signature truncated":
-        signature = signature[:-1]
-    elif tamper == "signature at infinity":
-        signature = bytes(256)
-    elif tamper == "key at infinity":
-        pubkey = bytes(128)
-    elif tamper == "key and signature at infinity":
-        pubkey, signature = bytes(128), bytes(256)
-    elif tamper == "key off the curve":
-        pubkey = _flip_last_byte(pubkey)
-    elif tamper == "key truncated":
-        pubkey = pubkey[:64]
+    pubkey, message, dst, signature = TAMPERS[tamper](
+        sk.public_key().to_eip2537(), message, dst, signature, other_key
+    )
 
-    assert harness.verify(pubkey, verify_message, verify_dst, signature) is False
+    assert harness.verify(pubkey, message, dst, signature) is False
     try:
         parsed_key = bls.PublicKey.from_eip2537(pubkey)
         parsed_signature = bls.Signature.from_eip2537(signature)
     except bls.BlsError:
         return  # refused with a reason: the unit tests check each reason
-    assert not bls.verify(parsed_key, verify_message, parsed_signature, verify_dst)
+    assert not bls.verify(parsed_key, message, parsed_signature, dst)
 
 
 @given(secret=secrets, message=short_messages, dst=signing_dsts)

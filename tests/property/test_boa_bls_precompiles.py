@@ -42,26 +42,24 @@ def _spoil(point: bytes, kind: str) -> bytes:
 
 
 @st.composite
-def g1_points(draw):
+def _points(draw, group, map_to_curve, field_elements_per_input, size):
     kind = draw(point_kinds)
     if kind == "infinity":
-        return bytes(128)
+        return bytes(size)
     if kind == "not in subgroup":
-        # SSWU's output before cofactor clearing: on the curve, almost never in G1.
-        return g1_eip2537(map_to_curve_G1(FQ(draw(field_elements))))
-    point = _pad((G1Point() * Scalar(draw(st.integers(1, CURVE_ORDER - 1)))).to_xy_bytes_be())
+        # SSWU's output before cofactor clearing: on the curve, almost never in the subgroup.
+        return map_to_curve(draw(st.lists(field_elements, min_size=field_elements_per_input,
+                                          max_size=field_elements_per_input)))  # fmt: skip
+    point = _pad((group() * Scalar(draw(st.integers(1, CURVE_ORDER - 1)))).to_xy_bytes_be())
     return _spoil(point, kind)
 
 
-@st.composite
-def g2_points(draw):
-    kind = draw(point_kinds)
-    if kind == "infinity":
-        return bytes(256)
-    if kind == "not in subgroup":
-        return g2_eip2537(map_to_curve_G2(FQ2([draw(field_elements), draw(field_elements)])))
-    point = _pad((G2Point() * Scalar(draw(st.integers(1, CURVE_ORDER - 1)))).to_xy_bytes_be())
-    return _spoil(point, kind)
+def g1_points():
+    return _points(G1Point, lambda u: g1_eip2537(map_to_curve_G1(FQ(u[0]))), 1, 128)
+
+
+def g2_points():
+    return _points(G2Point, lambda u: g2_eip2537(map_to_curve_G2(FQ2(u))), 2, 256)
 
 
 def _length_spoiled(data: bytes, cut: int) -> bytes:
