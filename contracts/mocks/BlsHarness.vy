@@ -294,4 +294,7 @@ def liquidate_message(node_id: uint64, timestamp: uint256) -> bytes32:
 @internal
 @view
 def _network_message(tag: bytes32, node_id: uint64, timestamp: uint256) -> bytes32:
+    """
+    @dev keccak256(abi_encode(tag, chain.id, self, node_id, timestamp)).
+    """
     return keccak256(abi_encode(tag, chain.id, self, node_id, timestamp))
