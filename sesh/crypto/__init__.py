@@ -1,0 +1,1 @@
+"""Cryptography shared by the contracts, the SDK and the node bridge."""
