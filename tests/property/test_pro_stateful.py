@@ -8,8 +8,8 @@ import boa
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sesh.pro import MAX_DURATION, MIN_DURATION, plan_amount
 from sesh.prices import SEQUENCER_GRACE_PERIOD, USD
+from sesh.pro import MAX_DURATION, MIN_DURATION, plan_amount
 
 from .boa_helpers import deployer_for
 
@@ -97,7 +97,9 @@ class ProMachine(RuleBasedStateMachine):
         decimals = 9 if which == "sesh" else 6
         fresh = now - self.model.updated[which] <= HEARTBEAT
         known = plan_id in PLANS
-        amount = plan_amount(PLANS[plan_id][1], self.model.answers[which], 8, decimals) if known else 0
+        amount = (
+            plan_amount(PLANS[plan_id][1], self.model.answers[which], 8, decimals) if known else 0
+        )
         max_amount = max(amount + extra, 0)
         ok = known and fresh and max_amount >= amount
         token = self.tokens[which]
@@ -194,7 +196,10 @@ class ProMachine(RuleBasedStateMachine):
         assert self.stable.balanceOf(self.pro.address) == 0
         for role, address in ADDRESSES.items():
             assert self.token.balanceOf(address) == SESH_FUNDING - self.model.spent[(role, "sesh")]
-            assert self.stable.balanceOf(address) == STABLE_FUNDING - self.model.spent[(role, "stable")]
+            assert (
+                self.stable.balanceOf(address)
+                == STABLE_FUNDING - self.model.spent[(role, "stable")]
+            )
 
 
 TestPro = ProMachine.TestCase

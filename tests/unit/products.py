@@ -76,7 +76,9 @@ def fresh_feeds(sesh_feed, stable_feed, sequencer, deployer, chain):
     time earlier tests travelled to."""
     sesh_feed.set_answer(SESH_PRICE, sender=deployer)
     stable_feed.set_answer(STABLE_PRICE, sender=deployer)
-    sequencer.set_status(False, chain.pending_timestamp - 2 * SEQUENCER_GRACE_PERIOD, sender=deployer)
+    sequencer.set_status(
+        False, chain.pending_timestamp - 2 * SEQUENCER_GRACE_PERIOD, sender=deployer
+    )
 
 
 @pytest.fixture(scope="session")

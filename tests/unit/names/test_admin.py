@@ -28,7 +28,11 @@ def test_deployment__with_a_zero_address__is_refused(
 ):
     args = {"sesh": token.address, "pool": pool.address}
     args[which] = ZERO_ADDRESS
-    reason = "sns: SESH is the zero address" if which == "sesh" else "sns: reward pool is the zero address"
+    reason = (
+        "sns: SESH is the zero address"
+        if which == "sesh"
+        else "sns: reward pool is the zero address"
+    )
     with ape.reverts(reason):
         deployer.deploy(
             project.SessionNameService,
@@ -80,9 +84,14 @@ def test_set_price_feed__updates_within_bounds(sns, deployer, project):
 
 @pytest.mark.parametrize(
     "heartbeat,reason",
-    [(59, "price_feed: heartbeat below 60 s"), (3 * 86_400 + 1, "price_feed: heartbeat above 3 days")],
+    [
+        (59, "price_feed: heartbeat below 60 s"),
+        (3 * 86_400 + 1, "price_feed: heartbeat above 3 days"),
+    ],
 )
-def test_set_price_feed__heartbeat_out_of_bounds__is_refused(sns, deployer, sesh_feed, heartbeat, reason):
+def test_set_price_feed__heartbeat_out_of_bounds__is_refused(
+    sns, deployer, sesh_feed, heartbeat, reason
+):
     with ape.reverts(reason):
         sns.set_price_feed(sesh_feed, heartbeat, sender=deployer)
 

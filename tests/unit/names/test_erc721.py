@@ -71,7 +71,9 @@ def test_approve__by_a_stranger__is_refused(sns, alice, attacker, tid):
         sns.approve(attacker, tid, sender=attacker)
 
 
-def test_set_approval_for_all__makes_an_operator_of_every_name(sns, register, alice, spender, buyer):
+def test_set_approval_for_all__makes_an_operator_of_every_name(
+    sns, register, alice, spender, buyer
+):
     register("bob-1", alice)
     receipt = sns.setApprovalForAll(spender, True, sender=alice)
     assert receipt.events == [sns.ApprovalForAll(alice, spender, True)]
@@ -104,7 +106,9 @@ def test_transfer_from__to_the_zero_address__is_refused(sns, alice, tid):
         sns.transferFrom(alice, ZERO_ADDRESS, tid, sender=alice)
 
 
-def test_transfer__of_an_expired_name__is_refused(sns, alice, buyer, tid, chain, sesh_feed, deployer):
+def test_transfer__of_an_expired_name__is_refused(
+    sns, alice, buyer, tid, chain, sesh_feed, deployer
+):
     travel(chain, YEAR, sesh_feed, deployer)
     with ape.reverts("sns: name expired"):
         sns.transferFrom(alice, buyer, tid, sender=alice)
@@ -130,7 +134,9 @@ def test_safe_transfer__to_an_accepting_contract__delivers_with_the_data(
 
 
 @pytest.mark.parametrize("mode", [1, 2], ids=["wrong answer", "reverting"])
-def test_safe_transfer__to_a_refusing_contract__is_refused(sns, alice, tid, receiver_contract, mode):
+def test_safe_transfer__to_a_refusing_contract__is_refused(
+    sns, alice, tid, receiver_contract, mode
+):
     receiver = receiver_contract(mode)
     with ape.reverts():
         sns.safeTransferFrom(alice, receiver, tid, sender=alice)

@@ -21,7 +21,9 @@ def alice(register, registrant):
 def test_set_session_id__resolves_and_logs_the_records(sns, alice):
     receipt = sns.set_session_id("alice", SESSION_ID, sender=alice)
     assert sns.resolve("alice") == SESSION_ID
-    assert receipt.events == [sns.RecordsUpdated(token_id("alice"), SESSION_ID, ZERO32, ZERO_ADDRESS)]
+    assert receipt.events == [
+        sns.RecordsUpdated(token_id("alice"), SESSION_ID, ZERO32, ZERO_ADDRESS)
+    ]
 
 
 def test_set_session_id__empty__removes_it(sns, alice):

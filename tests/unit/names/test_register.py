@@ -55,7 +55,9 @@ def test_register__after_a_commitment__mints_the_name_and_pays_the_pool(
     assert sns.commitments(commitment("alice", committed.address, SECRET)) == 0
 
 
-def test_register__charges_each_length_tier_its_yearly_price(sns, token, register, registrant, pool):
+def test_register__charges_each_length_tier_its_yearly_price(
+    sns, token, register, registrant, pool
+):
     for name in ("abc", "abcd", "abcde", "abcdefghijklmnopqrstuvwxyz012345"):
         before = token.balanceOf(pool)
         register(name, registrant)
@@ -76,7 +78,9 @@ def test_register__with_permit__needs_no_approval(sns, token, registrant, funded
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     cost = cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
     sig = sign_permit(registrant, token, sns.address, cost, chain.pending_timestamp + 600)
-    sns.register_with_permit("alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant)
+    sns.register_with_permit(
+        "alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant
+    )
     assert sns.ownerOf(token_id("alice")) == registrant
     assert token.balanceOf(pool) == cost
 
@@ -91,7 +95,9 @@ def test_register__with_a_permit_already_used__still_pays_with_the_allowance(
     sig = sign_permit(registrant, token, sns.address, cost, chain.pending_timestamp + 600)
     # Someone copies the permit from the mempool and submits it first.
     token.permit(registrant, sns, cost, *sig.as_args(), sender=attacker)
-    sns.register_with_permit("alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant)
+    sns.register_with_permit(
+        "alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant
+    )
     assert token.balanceOf(pool) == cost
 
 
@@ -239,7 +245,9 @@ def test_register__a_taken_name__is_refused(sns, register, registrant, attacker,
     assert not sns.available("alice")
 
 
-def test_register__during_grace__is_refused(sns, register, registrant, attacker, chain, sesh_feed, deployer):
+def test_register__during_grace__is_refused(
+    sns, register, registrant, attacker, chain, sesh_feed, deployer
+):
     register("alice", registrant)
     travel(chain, YEAR + GRACE_PERIOD - 3600, sesh_feed, deployer)
     assert not sns.available("alice")
@@ -271,7 +279,9 @@ def test_register__after_grace__burns_the_old_token_and_charges_the_premium(
     ]
 
 
-def test_premium__is_zero_21_days_after_grace(sns, register, registrant, chain, sesh_feed, deployer):
+def test_premium__is_zero_21_days_after_grace(
+    sns, register, registrant, chain, sesh_feed, deployer
+):
     register("alice", registrant)
     travel(chain, YEAR + GRACE_PERIOD + 21 * 86_400, sesh_feed, deployer)
     assert sns.premium("alice") == 0

@@ -73,7 +73,9 @@ def test_renew__above_max_cost__is_refused_and_moves_nothing(sns, register, regi
     assert balances(registrant) == before
 
 
-def test_renew__with_permit__needs_no_approval(sns, token, register, registrant, buyer, funded, chain, pool):
+def test_renew__with_permit__needs_no_approval(
+    sns, token, register, registrant, buyer, funded, chain, pool
+):
     register("alice", registrant)
     funded(buyer)
     cost = sns.renew_price("alice", YEAR)
@@ -84,7 +86,9 @@ def test_renew__with_permit__needs_no_approval(sns, token, register, registrant,
     assert token.balanceOf(pool) - before == cost
 
 
-def test_renew__with_an_expired_permit__is_refused(sns, token, register, registrant, buyer, funded, chain):
+def test_renew__with_an_expired_permit__is_refused(
+    sns, token, register, registrant, buyer, funded, chain
+):
     register("alice", registrant)
     funded(buyer)
     sig = sign_permit(buyer, token, sns.address, 10**18, chain.pending_timestamp - 1)

@@ -90,8 +90,19 @@ def payments(sns, pro, register, paying, token, stablecoin, registrant, subscrib
 @pytest.mark.parametrize("path", ["sns register", "sns renew", "pro in sesh", "pro in stablecoin"])
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_payment__with_an_untrustworthy_oracle__is_refused_and_moves_nothing(
-    payments, path, failure, sesh_feed, stable_feed, sequencer, deployer, chain, balances,
-    registrant, subscriber, sns, pro,
+    payments,
+    path,
+    failure,
+    sesh_feed,
+    stable_feed,
+    sequencer,
+    deployer,
+    chain,
+    balances,
+    registrant,
+    subscriber,
+    sns,
+    pro,
 ):
     which, pay = payments[path]
     feed = sesh_feed if which == "sesh" else stable_feed
@@ -117,7 +128,9 @@ def test_quotes__with_an_untrustworthy_oracle__are_refused_too(
         pro.quote(1, token)
 
 
-def test_answer__exactly_a_heartbeat_old__is_accepted(payments, sesh_feed, deployer, chain, pool, token):
+def test_answer__exactly_a_heartbeat_old__is_accepted(
+    payments, sesh_feed, deployer, chain, pool, token
+):
     _, pay = payments["pro in sesh"]
     updated = chain.pending_timestamp
     sesh_feed.set_round(SESH_PRICE, updated, updated, sender=deployer)
@@ -136,7 +149,9 @@ def test_answer__one_second_past_the_heartbeat__is_refused(payments, sesh_feed, 
         pay()
 
 
-def test_sequencer__up_exactly_an_hour__is_accepted(payments, sequencer, deployer, chain, pool, token):
+def test_sequencer__up_exactly_an_hour__is_accepted(
+    payments, sequencer, deployer, chain, pool, token
+):
     _, pay = payments["sns renew"]
     since = chain.pending_timestamp
     sequencer.set_status(False, since, sender=deployer)
@@ -149,7 +164,9 @@ def test_sequencer__up_exactly_an_hour__is_accepted(payments, sequencer, deploye
     assert token.balanceOf(pool) > before
 
 
-def test_no_sequencer_feed__skips_the_sequencer_check(project, deployer, token, pool, treasury, sesh_feed):
+def test_no_sequencer_feed__skips_the_sequencer_check(
+    project, deployer, token, pool, treasury, sesh_feed
+):
     pro = deployer.deploy(
         project.SessionPro, token, pool, treasury, sesh_feed, HEARTBEAT, "0x" + "00" * 20
     )

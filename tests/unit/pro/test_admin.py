@@ -11,7 +11,9 @@ from .conftest import MONTH, MONTHLY, PLANS
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
-def test_deployment__accepts_sesh_and_records_the_wiring(pro, token, pool, treasury, sesh_feed, sequencer):
+def test_deployment__accepts_sesh_and_records_the_wiring(
+    pro, token, pool, treasury, sesh_feed, sequencer
+):
     assert pro.SESH() == token.address and pro.REWARD_POOL() == pool.address
     assert pro.treasury() == treasury.address
     assert pro.pay_tokens(token) == (sesh_feed.address, HEARTBEAT, 9)

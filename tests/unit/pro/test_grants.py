@@ -67,7 +67,9 @@ def test_revoke__an_unused_grant__takes_it_all_back(pro, provider):
     assert pro.grants(RECEIPT)[3] is True
 
 
-def test_revoke__a_half_used_grant__takes_back_only_the_rest(pro, provider, chain, sesh_feed, deployer):
+def test_revoke__a_half_used_grant__takes_back_only_the_rest(
+    pro, provider, chain, sesh_feed, deployer
+):
     start = pro.grant(PRO_KEY, MONTH, RECEIPT, sender=provider).timestamp
     travel(chain, MONTH // 2, sesh_feed, deployer)
     receipt = pro.revoke(RECEIPT, sender=provider)
@@ -75,7 +77,9 @@ def test_revoke__a_half_used_grant__takes_back_only_the_rest(pro, provider, chai
     assert receipt.timestamp < start + MONTH
 
 
-def test_revoke__never_takes_paid_time(pro, token, provider, paying, subscriber, chain, sesh_feed, deployer):
+def test_revoke__never_takes_paid_time(
+    pro, token, provider, paying, subscriber, chain, sesh_feed, deployer
+):
     paying(subscriber)
     granted_at = pro.grant(PRO_KEY, MONTH, RECEIPT, sender=provider).timestamp
     pro.subscribe(PRO_KEY, MONTHLY, token, MAX_UINT256, sender=subscriber)
@@ -103,7 +107,9 @@ def test_revoke__after_an_earlier_revocation__never_takes_paid_time(
     assert pro.pro_expiry(PRO_KEY) <= paid.return_value
 
 
-def test_revoke__after_the_grant_was_used_up__changes_nothing(pro, provider, chain, sesh_feed, deployer):
+def test_revoke__after_the_grant_was_used_up__changes_nothing(
+    pro, provider, chain, sesh_feed, deployer
+):
     pro.grant(PRO_KEY, MONTH, RECEIPT, sender=provider)
     expiry = pro.pro_expiry(PRO_KEY)
     travel(chain, 2 * MONTH, sesh_feed, deployer)

@@ -47,7 +47,9 @@ def test_subscribe__again__extends_from_the_current_expiry(pro, token, paying, s
     assert second == first + PLANS[YEARLY][0]
 
 
-def test_subscribe__after_lapsing__starts_from_now(pro, token, paying, subscriber, chain, sesh_feed, deployer):
+def test_subscribe__after_lapsing__starts_from_now(
+    pro, token, paying, subscriber, chain, sesh_feed, deployer
+):
     paying(subscriber)
     pro.subscribe(PRO_KEY, MONTHLY, token, MAX_UINT256, sender=subscriber)
     travel(chain, 2 * MONTH, sesh_feed, deployer)
@@ -76,7 +78,9 @@ def test_subscribe__with_a_stablecoin_permit__pays_the_treasury(
     stablecoin.mint(subscriber, 100 * 10**6, sender=deployer)
     amount = pro.quote(MONTHLY, stablecoin)
     sig = sign_permit(subscriber, stablecoin, pro.address, amount, chain.pending_timestamp + 600)
-    pro.subscribe_with_permit(PRO_KEY, MONTHLY, stablecoin, amount, *sig.as_args(), sender=subscriber)
+    pro.subscribe_with_permit(
+        PRO_KEY, MONTHLY, stablecoin, amount, *sig.as_args(), sender=subscriber
+    )
     assert stablecoin.balanceOf(treasury) == amount
 
 
@@ -87,7 +91,9 @@ def test_subscribe__with_a_bad_permit__is_refused_and_moves_nothing(
     forged = sign_permit(attacker, token, pro.address, 10**18, chain.pending_timestamp + 600)
     before = balances(subscriber)
     with ape.reverts("payments: permit failed and no allowance"):
-        pro.subscribe_with_permit(PRO_KEY, MONTHLY, token, 10**18, *forged.as_args(), sender=subscriber)
+        pro.subscribe_with_permit(
+            PRO_KEY, MONTHLY, token, 10**18, *forged.as_args(), sender=subscriber
+        )
     assert balances(subscriber) == before and not pro.is_pro(PRO_KEY)
 
 
@@ -102,7 +108,9 @@ def test_subscribe__with_an_unknown_token__is_refused_and_moves_nothing(
     with ape.reverts("pro: token not accepted"):
         pro.subscribe(PRO_KEY, MONTHLY, other, MAX_UINT256, sender=subscriber)
     with ape.reverts("pro: token not accepted"):
-        pro.subscribe_with_permit(PRO_KEY, MONTHLY, other, 1, 0, 27, b"\x00" * 32, b"\x00" * 32, sender=subscriber)
+        pro.subscribe_with_permit(
+            PRO_KEY, MONTHLY, other, 1, 0, 27, b"\x00" * 32, b"\x00" * 32, sender=subscriber
+        )
     assert balances(subscriber) == before
     assert other.balanceOf(subscriber) == 10**12
     assert not pro.is_pro(PRO_KEY)
