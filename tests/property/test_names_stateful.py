@@ -89,6 +89,10 @@ class NamesMachine(RuleBasedStateMachine):
     def now(self):
         return boa.env.evm.patch.timestamp
 
+    def _payment_ok(self, now, duration, cost, max_cost):
+        """What every payment needs: a long enough duration, a fresh price, max_cost."""
+        return duration >= MIN_DURATION and self.model.feed_ok(now) and max_cost >= cost
+
     def _pay(self, payer, cost):
         self.model.paid[payer] += cost
         self.model.pool += cost
@@ -103,12 +107,7 @@ class NamesMachine(RuleBasedStateMachine):
         premium = premium_usd(PREMIUM_START, self.model.expiry[name], now)
         cost = cost_units(name, duration, YEARLY_PRICES, self.model.answer, premium=premium)
         max_cost = max(cost + extra, 0)
-        ok = (
-            self.model.available(name, now)
-            and duration >= MIN_DURATION
-            and self.model.feed_ok(now)
-            and max_cost >= cost
-        )
+        ok = self.model.available(name, now) and self._payment_ok(now, duration, cost, max_cost)
         with boa.env.prank(ADDRESSES[payer]):
             if not ok:
                 with boa.reverts():
@@ -131,13 +130,10 @@ class NamesMachine(RuleBasedStateMachine):
         now = self.now()
         cost = cost_units(name, duration, YEARLY_PRICES, self.model.answer)
         max_cost = max(cost + extra, 0)
-        registered = self.model.owner[name] is not None
         ok = (
-            registered
+            self.model.owner[name] is not None
             and now < self.model.expiry[name] + GRACE_PERIOD
-            and duration >= MIN_DURATION
-            and self.model.feed_ok(now)
-            and max_cost >= cost
+            and self._payment_ok(now, duration, cost, max_cost)
         )
         with boa.env.prank(ADDRESSES[payer]):
             if not ok:

@@ -72,48 +72,51 @@ def test_register__for_another_owner__the_payer_pays_and_the_owner_holds(
     assert token.balanceOf(pool) == cost_units("gift", YEAR, YEARLY_PRICES, SESH_PRICE)
 
 
-def test_register__with_permit__needs_no_approval(sns, token, registrant, funded, chain, pool):
+@pytest.fixture
+def committed_without_approval(sns, registrant, funded, chain):
+    """The registrant holds SESH, approved nothing, and committed to "alice" 60 s ago;
+    returns the cost of a year."""
     funded(registrant)
     sns.commit(commitment("alice", registrant.address, SECRET), sender=registrant)
     chain.pending_timestamp += MIN_COMMITMENT_AGE
-    cost = cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
-    sig = sign_permit(registrant, token, sns.address, cost, chain.pending_timestamp + 600)
-    sns.register_with_permit(
-        "alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant
+    return cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
+
+
+def _register_with(sns, permit, cost, registrant):
+    return sns.register_with_permit(
+        "alice", registrant, YEAR, SECRET, cost, *permit.as_args(), sender=registrant
     )
+
+
+def test_register__with_permit__needs_no_approval(
+    sns, token, registrant, committed_without_approval, chain, pool
+):
+    cost = committed_without_approval
+    sig = sign_permit(registrant, token, sns.address, cost, chain.pending_timestamp + 600)
+    _register_with(sns, sig, cost, registrant)
     assert sns.ownerOf(token_id("alice")) == registrant
     assert token.balanceOf(pool) == cost
 
 
 def test_register__with_a_permit_already_used__still_pays_with_the_allowance(
-    sns, token, registrant, funded, chain, pool, attacker
+    sns, token, registrant, committed_without_approval, chain, pool, attacker
 ):
-    funded(registrant)
-    sns.commit(commitment("alice", registrant.address, SECRET), sender=registrant)
-    chain.pending_timestamp += MIN_COMMITMENT_AGE
-    cost = cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
+    cost = committed_without_approval
     sig = sign_permit(registrant, token, sns.address, cost, chain.pending_timestamp + 600)
     # Someone copies the permit from the mempool and submits it first.
     token.permit(registrant, sns, cost, *sig.as_args(), sender=attacker)
-    sns.register_with_permit(
-        "alice", registrant, YEAR, SECRET, cost, *sig.as_args(), sender=registrant
-    )
+    _register_with(sns, sig, cost, registrant)
     assert token.balanceOf(pool) == cost
 
 
 def test_register__with_a_bad_permit__is_refused_and_moves_nothing(
-    sns, token, registrant, funded, chain, balances, attacker
+    sns, token, registrant, committed_without_approval, chain, balances, attacker
 ):
-    funded(registrant)
-    sns.commit(commitment("alice", registrant.address, SECRET), sender=registrant)
-    chain.pending_timestamp += MIN_COMMITMENT_AGE
-    cost = cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
+    cost = committed_without_approval
     forged = sign_permit(attacker, token, sns.address, cost, chain.pending_timestamp + 600)
     before = balances(registrant)
     with ape.reverts("payments: permit failed and no allowance"):
-        sns.register_with_permit(
-            "alice", registrant, YEAR, SECRET, cost, *forged.as_args(), sender=registrant
-        )
+        _register_with(sns, forged, cost, registrant)
     assert balances(registrant) == before
 
 
