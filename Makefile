@@ -65,6 +65,7 @@ devnet: setup
 bench: setup
 	python bench/gas.py
 	python bench/bls.py
+	python bench/products.py
 
 lint: setup
 	ruff check .

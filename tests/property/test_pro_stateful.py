@@ -1,0 +1,205 @@
+"""Session Pro against a Python model, with time travel and price moves.
+
+After every step: each key's expiry equals the model's; expiries never moved backwards
+except by a revocation; every amount charged equals the model's quote; SESH paid sits
+in the reward pool and stablecoins in the treasury (the Pro contract keeps none)."""
+
+import boa
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from sesh.prices import SEQUENCER_GRACE_PERIOD, USD
+from sesh.pro import MAX_DURATION, MIN_DURATION, plan_amount
+
+from .boa_helpers import deployer_for
+
+ZERO = "0x" + "00" * 20
+ROLES = ["subscriber", "gifter", "attacker"]
+ADDRESSES = {role: boa.env.generate_address(role) for role in ROLES}
+GENESIS = boa.env.generate_address("genesis")
+POOL = boa.env.generate_address("pool")
+TREASURY = boa.env.generate_address("treasury")
+PROVIDER = boa.env.generate_address("payment_provider")
+KEYS = [bytes([i + 1]) * 32 for i in range(3)]
+RECEIPTS = [bytes([0xE0 + i]) * 32 for i in range(4)]
+PLANS = {1: (30 * 86_400, 499 * USD // 100), 2: (365 * 86_400, 4999 * USD // 100)}
+HEARTBEAT = 86_400
+SESH_FUNDING = 10_000_000 * 10**9
+STABLE_FUNDING = 1_000_000 * 10**6
+
+roles = st.sampled_from(ROLES)
+keys = st.sampled_from(KEYS)
+receipts = st.sampled_from(RECEIPTS)
+slack = st.sampled_from([0, 0, 0, -1, 10**6])
+
+
+class ProModel:
+    def __init__(self, now):
+        self.expiry = dict.fromkeys(KEYS, 0)
+        self.revoked_seconds = dict.fromkeys(KEYS, 0)
+        # receipt -> [key, end, duration, revoked seconds of the key when granted, revoked]
+        self.grants: dict[bytes, list] = {}
+        self.answers = {"sesh": 2 * 10**7, "stable": USD}
+        self.updated = {"sesh": now, "stable": now}
+        self.spent = {(role, t): 0 for role in ROLES for t in ("sesh", "stable")}
+
+
+class ProMachine(RuleBasedStateMachine):
+    @initialize()
+    def deploy(self):
+        now = boa.env.evm.patch.timestamp
+        self.token = deployer_for("SessionToken.vy").deploy(GENESIS, ZERO, ZERO)
+        self.stable = deployer_for("mocks/MockStablecoin.vy").deploy()
+        aggregator = deployer_for("mocks/MockAggregator.vy")
+        self.feeds = {
+            "sesh": aggregator.deploy(8, 2 * 10**7, "SESH / USD"),
+            "stable": aggregator.deploy(8, USD, "USDC / USD"),
+        }
+        self.sequencer = deployer_for("mocks/MockSequencerUptimeFeed.vy").deploy(
+            now - 2 * SEQUENCER_GRACE_PERIOD
+        )
+        self.pro = deployer_for("SessionPro.vy").deploy(
+            self.token.address,
+            POOL,
+            TREASURY,
+            self.feeds["sesh"].address,
+            HEARTBEAT,
+            self.sequencer.address,
+        )
+        self.pro.set_pay_token(self.stable.address, self.feeds["stable"].address, HEARTBEAT)
+        self.pro.set_payment_provider(PROVIDER, True)
+        for plan_id, (duration, usd_price) in PLANS.items():
+            self.pro.set_plan(plan_id, duration, usd_price)
+        self.tokens = {"sesh": self.token, "stable": self.stable}
+        for address in ADDRESSES.values():
+            with boa.env.prank(GENESIS):
+                self.token.transfer(address, SESH_FUNDING)
+            self.stable.mint(address, STABLE_FUNDING)
+            with boa.env.prank(address):
+                self.token.approve(self.pro.address, 2**256 - 1)
+                self.stable.approve(self.pro.address, 2**256 - 1)
+        self.model = ProModel(now)
+        self.seen = dict.fromkeys(KEYS, 0)
+        self.revoking = False
+
+    def now(self):
+        return boa.env.evm.patch.timestamp
+
+    @rule(
+        payer=roles,
+        key=keys,
+        plan_id=st.sampled_from([1, 2, 3]),
+        which=st.sampled_from(["sesh", "stable"]),
+        extra=slack,
+    )
+    def subscribe(self, payer, key, plan_id, which, extra):
+        now = self.now()
+        decimals = 9 if which == "sesh" else 6
+        fresh = now - self.model.updated[which] <= HEARTBEAT
+        known = plan_id in PLANS
+        amount = (
+            plan_amount(PLANS[plan_id][1], self.model.answers[which], 8, decimals) if known else 0
+        )
+        max_amount = max(amount + extra, 0)
+        ok = known and fresh and max_amount >= amount
+        token = self.tokens[which]
+        with boa.env.prank(ADDRESSES[payer]):
+            if not ok:
+                with boa.reverts():
+                    self.pro.subscribe(key, plan_id, token.address, max_amount)
+                return
+            before = token.balanceOf(ADDRESSES[payer])
+            expiry = self.pro.subscribe(key, plan_id, token.address, max_amount)
+        assert before - token.balanceOf(ADDRESSES[payer]) == amount
+        assert expiry == max(now, self.model.expiry[key]) + PLANS[plan_id][0]
+        self.model.expiry[key] = expiry
+        self.model.spent[(payer, which)] += amount
+
+    @rule(
+        key=keys,
+        duration=st.sampled_from([MIN_DURATION - 1, MIN_DURATION, 30 * 86_400, MAX_DURATION]),
+        receipt=receipts,
+    )
+    def grant(self, key, duration, receipt):
+        ok = receipt not in self.model.grants and MIN_DURATION <= duration <= MAX_DURATION
+        with boa.env.prank(PROVIDER):
+            if not ok:
+                with boa.reverts():
+                    self.pro.grant(key, duration, receipt)
+                return
+            expiry = self.pro.grant(key, duration, receipt)
+        assert expiry == max(self.now(), self.model.expiry[key]) + duration
+        self.model.expiry[key] = expiry
+        self.model.grants[receipt] = [key, expiry, duration, self.model.revoked_seconds[key], False]
+
+    @rule(receipt=receipts)
+    def revoke(self, receipt):
+        granted = self.model.grants.get(receipt)
+        with boa.env.prank(PROVIDER):
+            if granted is None or granted[4]:
+                with boa.reverts():
+                    self.pro.revoke(receipt)
+                return
+            expiry = self.pro.revoke(receipt)
+        key, end, duration, shift_at_grant, _ = granted
+        now = self.now()
+        end = max(end - (self.model.revoked_seconds[key] - shift_at_grant), 0)
+        unused = 0
+        if end > now and self.model.expiry[key] > now:
+            start = max(end - duration, 0)
+            unused = min(end - max(now, start), self.model.expiry[key] - now)
+        assert expiry == self.model.expiry[key] - unused
+        self.model.expiry[key] = expiry
+        self.model.revoked_seconds[key] += unused
+        granted[4] = True
+        self.revoking = True
+
+    @rule(payer=roles, key=keys)
+    def attacker_cannot_grant(self, payer, key):
+        with boa.env.prank(ADDRESSES[payer]), boa.reverts():
+            self.pro.grant(key, MIN_DURATION, b"\xaa" * 32)
+
+    @rule(seconds=st.integers(min_value=1, max_value=60 * 86_400), refresh=st.booleans())
+    def time_passes(self, seconds, refresh):
+        boa.env.time_travel(seconds=seconds)
+        self.sequencer.set_status(False, self.now() - 2 * SEQUENCER_GRACE_PERIOD)
+        if refresh:
+            for which, feed in self.feeds.items():
+                feed.set_answer(self.model.answers[which])
+                self.model.updated[which] = self.now()
+
+    @rule(which=st.sampled_from(["sesh", "stable"]), answer=st.integers(10**6, 10**9))
+    def price_moves(self, which, answer):
+        self.feeds[which].set_answer(answer)
+        self.model.answers[which] = answer
+        self.model.updated[which] = self.now()
+
+    @invariant()
+    def expiries_match_the_model_and_only_revocations_move_them_back(self):
+        for key in KEYS:
+            expiry = self.pro.pro_expiry(key)
+            assert expiry == self.model.expiry[key]
+            if not self.revoking:
+                assert expiry >= self.seen[key]
+            self.seen[key] = expiry
+            assert self.pro.is_pro(key) == (self.now() < expiry)
+        self.revoking = False
+
+    @invariant()
+    def payments_reach_the_pool_and_the_treasury(self):
+        sesh_paid = sum(v for (_, t), v in self.model.spent.items() if t == "sesh")
+        stable_paid = sum(v for (_, t), v in self.model.spent.items() if t == "stable")
+        assert self.token.balanceOf(POOL) == sesh_paid
+        assert self.stable.balanceOf(TREASURY) == stable_paid
+        assert self.token.balanceOf(TREASURY) == 0 and self.stable.balanceOf(POOL) == 0
+        assert self.token.balanceOf(self.pro.address) == 0
+        assert self.stable.balanceOf(self.pro.address) == 0
+        for role, address in ADDRESSES.items():
+            assert self.token.balanceOf(address) == SESH_FUNDING - self.model.spent[(role, "sesh")]
+            assert (
+                self.stable.balanceOf(address)
+                == STABLE_FUNDING - self.model.spent[(role, "stable")]
+            )
+
+
+TestPro = ProMachine.TestCase
