@@ -425,7 +425,7 @@ def withdraw_contribution(node_id: uint64):
     word: uint256 = self._contribution[node_id][msg.sender]
     amount: uint256 = word & _MASK64
     assert amount != 0, "staking: nothing contributed"
-    assert block.timestamp >= (word >> 192) & (2**56 - 1) + WITHDRAW_DELAY, (
+    assert block.timestamp >= ((word >> 192) & (2**56 - 1)) + WITHDRAW_DELAY, (
         "staking: withdrawal too early"
     )
     reserved: uint256 = (word >> 64) & _MASK64

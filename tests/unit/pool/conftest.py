@@ -4,6 +4,13 @@ from sesh.economics import POOL_LAUNCH_BALANCE
 
 
 @pytest.fixture(scope="session")
+def token(project, deployer):
+    """The pool suite's own SESH, so its funding never shows in other suites' balances."""
+    zero = "0x0000000000000000000000000000000000000000"
+    return deployer.deploy(project.SessionToken, deployer, zero, zero)
+
+
+@pytest.fixture(scope="session")
 def beneficiary(accounts):
     """Stands in for the staking contract: the pool only checks the caller's address."""
     return accounts[5]

@@ -36,6 +36,13 @@ def keeper(accounts):
 
 
 @pytest.fixture(scope="session")
+def token(project, deployer):
+    """The staking suite's own SESH, so its funding never shows in other suites' balances."""
+    zero = "0x0000000000000000000000000000000000000000"
+    return deployer.deploy(project.SessionToken, deployer, zero, zero)
+
+
+@pytest.fixture(scope="session")
 def verifier(project, deployer):
     return deployer.deploy(project.BLSVerifier)
 
@@ -79,7 +86,7 @@ def node_keys():
     return _keys
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def register(staking, chain, node_keys):
     """register(operator, stake=REQUIREMENT, fee_bps=1_000, reserved=(), keys=None)."""
     counter = iter(range(1, 10_000))
@@ -95,7 +102,7 @@ def register(staking, chain, node_keys):
     return _register
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def network_sign(staking, chain):
     """network_sign(action, node_id, timestamp, signer_keys) -> aggregate signature bytes."""
 
