@@ -189,7 +189,7 @@ class StakingMachine(RuleBasedStateMachine):
 
         def action():
             self.model.register(
-                operator, fee_bps, amount, [(a, x) for a, x in reserved], keys.bls_pubkey.to_eip2537(),
+                operator, fee_bps, amount, list(reserved), keys.bls_pubkey.to_eip2537(),
                 valid_pop, self.now, node_id,
             )  # fmt: skip
             self.balances[operator] -= amount
@@ -377,8 +377,9 @@ class StakingMachine(RuleBasedStateMachine):
 
     @rule(
         change=st.sampled_from(
-            [("exit_delay", 2 * DAY), ("exit_delay", 30 * DAY), ("penalty", 0), ("penalty", 1_000),
-             ("requirement", 30_000 * UNIT), ("requirement", REQUIREMENT), ("pause", True), ("pause", False)]
+            [("exit_delay", 2 * DAY), ("exit_delay", 30 * DAY), ("penalty", 0),
+             ("penalty", 1_000), ("requirement", 30_000 * UNIT), ("requirement", REQUIREMENT),
+             ("pause", True), ("pause", False)]
         )
     )  # fmt: skip
     def owner_changes(self, change):
