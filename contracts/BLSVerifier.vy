@@ -13,6 +13,9 @@
 """
 
 
+import interfaces.IBLSVerifier as IBLSVerifier
+implements: IBLSVerifier
+
 from .modules import bls12_381
 
 

@@ -20,6 +20,9 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.IRewardRatePool as IRewardRatePool
+implements: IRewardRatePool
+
 from snekmate.auth import ownable
 initializes: ownable
 

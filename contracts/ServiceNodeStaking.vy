@@ -26,6 +26,9 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.IServiceNodeStaking as IServiceNodeStaking
+implements: IServiceNodeStaking
+
 from snekmate.auth import ownable
 initializes: ownable
 
@@ -71,36 +74,7 @@ exports: (
 )
 
 
-# A slot reserved by the operator for a named delegator.
-struct Reservation:
-    account: address
-    amount: uint256
-
-
-# Everything known of a node, unpacked (view only).
-struct NodeView:
-    operator: address
-    status: uint8
-    fee_bps: uint16
-    exit_reason: uint8
-    requirement: uint256
-    total_stake: uint256
-    contributors: uint256
-    activated_at: uint256
-    exit_requested_at: uint256
-    unlock_time: uint256
-    penalty_bps: uint16
-    accrued_rewards: uint256
-    bls_pubkey: Bytes[128]
-
-
-# One contributor of one node, unpacked (view only).
-struct ContributionView:
-    stake: uint256
-    reserved: uint256
-    contributed_at: uint256
-    claimed_rewards: uint256
-    stake_claimed: bool
+# The structs `Reservation`, `NodeView` and `ContributionView` are the interface's.
 
 
 # @dev Node statuses (`node(id).status`).
@@ -313,7 +287,7 @@ def register_node(
     endpoint: String[64],
     fee_bps: uint16,
     operator_stake: uint256,
-    reserved: DynArray[Reservation, 9],
+    reserved: DynArray[IServiceNodeStaking.Reservation, 9],
 ) -> uint64:
     """
     @notice Registers a service node and stakes the operator's part. A stake that
@@ -347,7 +321,7 @@ def register_node_with_permit(
     endpoint: String[64],
     fee_bps: uint16,
     operator_stake: uint256,
-    reserved: DynArray[Reservation, 9],
+    reserved: DynArray[IServiceNodeStaking.Reservation, 9],
     deadline: uint256,
     v: uint8,
     r: bytes32,
@@ -744,7 +718,7 @@ def unpause():
 
 @external
 @view
-def node(node_id: uint64) -> NodeView:
+def node(node_id: uint64) -> IServiceNodeStaking.NodeView:
     """
     @notice Everything the contract knows of a node.
     @param node_id The node.
@@ -756,7 +730,7 @@ def node(node_id: uint64) -> NodeView:
     bls_key: Bytes[128] = b""
     if meta != 0:
         bls_key = bls12_381._g1_unpack(self._node_bls[node_id])
-    return NodeView(
+    return IServiceNodeStaking.NodeView(
         operator=self._operator(meta),
         status=self._status(meta),
         fee_bps=self._fee_bps(meta),
@@ -794,7 +768,7 @@ def contributors(node_id: uint64) -> DynArray[address, MAX_CONTRIBUTORS]:
 
 @external
 @view
-def contribution(node_id: uint64, account: address) -> ContributionView:
+def contribution(node_id: uint64, account: address) -> IServiceNodeStaking.ContributionView:
     """
     @notice One account's part in one node.
     @param node_id The node.
@@ -802,7 +776,7 @@ def contribution(node_id: uint64, account: address) -> ContributionView:
     @return The contribution, unpacked.
     """
     word: uint256 = self._contribution[node_id][account]
-    return ContributionView(
+    return IServiceNodeStaking.ContributionView(
         stake=word & _MASK64,
         reserved=(word >> 64) & _MASK64,
         contributed_at=(word >> 192) & (2**56 - 1),
@@ -890,7 +864,7 @@ def _register(
     endpoint: String[64],
     fee_bps: uint16,
     operator_stake: uint256,
-    reserved: DynArray[Reservation, 9],
+    reserved: DynArray[IServiceNodeStaking.Reservation, 9],
 ) -> uint64:
     pausable._require_not_paused()
     self._distribute()
@@ -903,7 +877,7 @@ def _register(
     assert operator_stake <= requirement, "staking: stake above requirement"
     reserved_total: uint256 = 0
     for i: uint256 in range(len(reserved), bound=9):
-        slot: Reservation = reserved[i]
+        slot: IServiceNodeStaking.Reservation = reserved[i]
         assert slot.account != empty(address), "staking: reserved for zero addr"
         assert slot.account != msg.sender, "staking: reserved for operator"
         assert slot.amount != 0, "staking: empty reservation"
@@ -937,7 +911,7 @@ def _register(
         self._node_exit[node_id] = reserved_total << 144
     self._node_bls[node_id] = bls12_381._g1_pack(bls_pubkey)
     self._contribution[node_id][msg.sender] = operator_stake | (block.timestamp << 192)
-    for slot: Reservation in reserved:
+    for slot: IServiceNodeStaking.Reservation in reserved:
         self._delegators[node_id].append(slot.account)
         self._contribution[node_id][slot.account] = slot.amount << 64
     log NodeRegistered(
