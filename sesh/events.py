@@ -5,6 +5,9 @@ Python description. Everything that reads logs (the chain tracker, the tests, th
 benchmarks) decodes through `decode_log`, and a test checks that the ABI of the contract
 that emits them (`EVENTS_CONTRACT`) has exactly these events.
 
+Addresses decode to lower-case hex (`0x` + 40 digits): one canonical spelling, so the
+registry compares and stores them as plain strings.
+
 The decoder is strict: a log whose topics or data do not match its event's ABI exactly
 (wrong topic count, short or overlong data, non-zero padding, an offset out of range, a
 byte string longer than the contract's bound, invalid UTF-8) raises `LogDecodeError`
@@ -14,7 +17,7 @@ with the reason, and is never half-decoded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from eth_hash.auto import keccak
@@ -179,7 +182,7 @@ class LogDecodeError(ValueError):
     """A log that is not a well-formed instance of a known event; the message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Event:
     """A decoded log: the event's name and arguments, and where it sits in the chain."""
 
@@ -190,7 +193,7 @@ class Event:
     block_hash: bytes
     transaction_hash: bytes
     log_index: int
-    source: str = field(default="staking")
+    source: str = "staking"
 
     @property
     def position(self) -> tuple[int, int]:
@@ -198,7 +201,7 @@ class Event:
         return (self.block_number, self.log_index)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RawLog:
     """A log as an RPC returns it, with hex fields already turned into bytes/ints."""
 
@@ -222,24 +225,13 @@ def decode_log(log: RawLog) -> Event:
     """Decode `log` by its event's ABI, or raise `LogDecodeError` saying why it cannot be."""
     if not log.topics:
         raise LogDecodeError("anonymous log (no topic)")
-    spec = EVENTS_BY_TOPIC.get(log.topics[0])
-    if spec is None:
+    decoder = _DECODERS.get(log.topics[0])
+    if decoder is None:
         raise LogDecodeError(f"unknown event topic 0x{log.topics[0].hex()}")
-    indexed = spec.indexed
-    if len(log.topics) != 1 + len(indexed):
-        raise LogDecodeError(
-            f"{spec.name} has {len(indexed)} indexed fields but the log has "
-            f"{len(log.topics) - 1} topics"
-        )
-    args: dict[str, Any] = {}
-    for f, topic in zip(indexed, log.topics[1:], strict=True):
-        if len(topic) != 32:
-            raise LogDecodeError(f"{spec.name}.{f.name}: topic is {len(topic)} bytes, not 32")
-        args[f.name] = _decode_static(spec.name, f, topic)
-    args.update(_decode_data(spec, log.data))
+    spec = decoder.spec
     return Event(
         name=spec.name,
-        args=args,
+        args=decoder.decode(log.topics, log.data),
         address=log.address,
         block_number=log.block_number,
         block_hash=log.block_hash,
@@ -267,82 +259,112 @@ def encode_topics(spec: EventSpec, args: Mapping[str, Any]) -> list[bytes]:
     return [spec.topic0] + [encode([f.type], [args[f.name]]) for f in spec.indexed]
 
 
-def _decode_data(spec: EventSpec, data: bytes) -> dict[str, Any]:
-    fields = spec.unindexed
-    head_size = 32 * len(fields)
-    if len(data) < head_size:
-        raise LogDecodeError(
-            f"{spec.name}: data is {len(data)} bytes, the head alone needs {head_size}"
-        )
-    out: dict[str, Any] = {}
-    # The tail must be exactly the dynamic values, in order, with nothing before,
-    # between or after them: a canonical encoding is the only one we accept.
-    expected_offset = head_size
-    for i, f in enumerate(fields):
-        word = data[32 * i : 32 * i + 32]
-        if f.type in ("bytes", "string"):
+class _Decoder:
+    """The decoder of one event, prepared once from its ABI."""
+
+    def __init__(self, spec: EventSpec):
+        self.spec = spec
+        self.topic_fields = [(f.name, _static_decoder(spec.name, f)) for f in spec.indexed]
+        self.data_fields = [
+            (f, None if f.type in ("bytes", "string") else _static_decoder(spec.name, f))
+            for f in spec.unindexed
+        ]
+        self.head_size = 32 * len(self.data_fields)
+
+    def decode(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
+        name = self.spec.name
+        if len(topics) != 1 + len(self.topic_fields):
+            raise LogDecodeError(
+                f"{name} has {len(self.topic_fields)} indexed fields but the log has "
+                f"{len(topics) - 1} topics"
+            )
+        out: dict[str, Any] = {}
+        for (field_name, decode), topic in zip(self.topic_fields, topics[1:], strict=True):
+            if len(topic) != 32:
+                raise LogDecodeError(f"{name}.{field_name}: topic is {len(topic)} bytes, not 32")
+            out[field_name] = decode(topic)
+        head_size = self.head_size
+        if len(data) < head_size:
+            raise LogDecodeError(f"{name}: data is {len(data)} bytes, the head needs {head_size}")
+        # The tail must be exactly the dynamic values, in order, with nothing before,
+        # between or after them: a canonical encoding is the only one we accept.
+        expected_offset = head_size
+        for i, (f, decode) in enumerate(self.data_fields):
+            word = data[32 * i : 32 * i + 32]
+            if decode is not None:
+                out[f.name] = decode(word)
+                continue
             offset = int.from_bytes(word, "big")
             if offset != expected_offset:
                 raise LogDecodeError(
-                    f"{spec.name}.{f.name}: offset {offset} where {expected_offset} was expected"
+                    f"{name}.{f.name}: offset {offset} where {expected_offset} was expected"
                 )
             if offset + 32 > len(data):
-                raise LogDecodeError(f"{spec.name}.{f.name}: length word past the end of the data")
+                raise LogDecodeError(f"{name}.{f.name}: length word past the end of the data")
             length = int.from_bytes(data[offset : offset + 32], "big")
             if f.max_length is not None and length > f.max_length:
                 raise LogDecodeError(
-                    f"{spec.name}.{f.name}: {length} bytes, more than the bound {f.max_length}"
+                    f"{name}.{f.name}: {length} bytes, more than the bound {f.max_length}"
                 )
             start = offset + 32
             padded = (length + 31) // 32 * 32
             if start + padded > len(data):
-                raise LogDecodeError(f"{spec.name}.{f.name}: value runs past the end of the data")
+                raise LogDecodeError(f"{name}.{f.name}: value runs past the end of the data")
             value = data[start : start + length]
-            if any(data[start + length : start + padded]):
-                raise LogDecodeError(f"{spec.name}.{f.name}: non-zero padding")
+            if data[start + length : start + padded].strip(b"\0"):
+                raise LogDecodeError(f"{name}.{f.name}: non-zero padding")
             if f.type == "string":
                 try:
                     out[f.name] = value.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise LogDecodeError(f"{spec.name}.{f.name}: not UTF-8") from None
+                    raise LogDecodeError(f"{name}.{f.name}: not UTF-8") from None
             else:
                 out[f.name] = value
             expected_offset = start + padded
-        else:
-            out[f.name] = _decode_static(spec.name, f, word)
-    if expected_offset != len(data):
-        raise LogDecodeError(
-            f"{spec.name}: {len(data) - expected_offset} bytes of data after the last field"
-        )
-    return out
+        if expected_offset != len(data):
+            raise LogDecodeError(
+                f"{name}: {len(data) - expected_offset} bytes of data after the last field"
+            )
+        return out
 
 
-def _decode_static(event: str, f: Field, word: bytes) -> Any:
+_ZERO_HIGH = bytes(12)
+
+
+def _static_decoder(event: str, f: Field) -> Any:
+    """A function from one 32-byte word to the value of a static field."""
     t = f.type
+    where = f"{event}.{f.name}"
     if t == "bytes32":
-        return word
+        return bytes
     if t == "address":
-        if any(word[:12]):
-            raise LogDecodeError(f"{event}.{f.name}: address with non-zero high bytes")
-        return _checksum(word[12:])
+
+        def address(word: bytes) -> str:
+            if word[:12] != _ZERO_HIGH:
+                raise LogDecodeError(f"{where}: address with non-zero high bytes")
+            return "0x" + word[12:].hex()
+
+        return address
     if t.startswith("uint"):
-        bits = int(t[4:])
-        value = int.from_bytes(word, "big")
-        if value >> bits:
-            raise LogDecodeError(f"{event}.{f.name}: {value} does not fit in {t}")
-        return value
+        limit = 1 << int(t[4:])
+
+        def uint(word: bytes) -> int:
+            value = int.from_bytes(word, "big")
+            if value >= limit:
+                raise LogDecodeError(f"{where}: {value} does not fit in {t}")
+            return value
+
+        return uint
     if t == "bool":
-        value = int.from_bytes(word, "big")
-        if value > 1:
-            raise LogDecodeError(f"{event}.{f.name}: {value} is not a bool")
-        return bool(value)
-    raise LogDecodeError(f"{event}.{f.name}: type {t} is not supported by the decoder")
+
+        def boolean(word: bytes) -> bool:
+            value = int.from_bytes(word, "big")
+            if value > 1:
+                raise LogDecodeError(f"{where}: {value} is not a bool")
+            return bool(value)
+
+        return boolean
+    raise ValueError(f"{where}: type {t} is not supported by the decoder")
 
 
-def _checksum(address: bytes) -> str:
-    """EIP-55 checksummed hex address."""
-    hexaddr = address.hex()
-    digest = keccak(hexaddr.encode()).hex()
-    return "0x" + "".join(
-        c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(hexaddr)
-    )
+_DECODERS: dict[bytes, _Decoder] = {e.topic0: _Decoder(e) for e in ALL_EVENTS}

@@ -1,8 +1,8 @@
 """The registry's HTTP API: /info, /nodes, /swarms, /swarm/{session_id}, /pro/{pubkey},
 and /metrics (Prometheus).
 
-Reads only the tracker's in-memory registry, which always equals the last committed
-checkpoint, so every answer is a consistent snapshot. 64-bit numbers (swarm ids) and
+Reads only the tracker's in-memory registry, under the tracker's lock (never while a
+range is being applied), so every answer is a consistent snapshot of a checkpoint. 64-bit
 token amounts are decimal strings: JSON numbers lose precision past 2**53 in most clients.
 """
 
@@ -90,6 +90,10 @@ class RegistryApi:
         """Nothing to do in the background: the routes are the whole component."""
 
     async def info(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._info(request)
+
+    def _info(self, request: web.Request) -> web.Response:
         tracker = self.tracker
         registry = tracker.registry
         own = registry.node_by_ed25519(self.own_ed25519) if self.own_ed25519 else None
@@ -113,6 +117,10 @@ class RegistryApi:
         )
 
     async def nodes(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._nodes(request)
+
+    def _nodes(self, request: web.Request) -> web.Response:
         registry = self.tracker.registry
         status = request.query.get("status")
         node_swarm = registry.node_swarm()
@@ -124,6 +132,10 @@ class RegistryApi:
         return web.json_response({"synced_block": self.tracker.checkpoint.number, "nodes": listed})
 
     async def swarms(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._swarms(request)
+
+    def _swarms(self, request: web.Request) -> web.Response:
         registry = self.tracker.registry
         node_swarm = registry.node_swarm()
         return web.json_response(
@@ -136,6 +148,10 @@ class RegistryApi:
         )
 
     async def swarm(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._swarm(request)
+
+    def _swarm(self, request: web.Request) -> web.Response:
         text = request.match_info["session_id"]
         try:
             key = parse_session_id(text)
@@ -151,6 +167,10 @@ class RegistryApi:
         return web.json_response(body)
 
     async def pro(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._pro(request)
+
+    def _pro(self, request: web.Request) -> web.Response:
         text = request.match_info["pubkey"].lower().removeprefix("0x")
         try:
             pubkey = bytes.fromhex(text)
@@ -169,6 +189,10 @@ class RegistryApi:
         )
 
     async def metrics_text(self, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return self._metrics_text(request)
+
+    def _metrics_text(self, request: web.Request) -> web.Response:
         return web.Response(
             text=self.metrics.render(),
             content_type="text/plain",

@@ -73,6 +73,7 @@ class Bridge:
         finally:
             await runner.cleanup()
             await self.pool.close()
+            self.tracker.close()
             self.store.close()
             log.info("stopped at block %d", self.tracker.checkpoint.number)
 

@@ -14,6 +14,7 @@ downloaded while the current one is applied.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
@@ -71,9 +72,16 @@ class ChainTracker:
         self.checkpoint: Checkpoint = store.checkpoint()
         self.head: int | None = None
         self.synced = asyncio.Event()
+        # Held while a range is applied (in the worker thread): readers of `registry`
+        # (the API) take it too, so they never see half a range.
+        self.lock = asyncio.Lock()
+        self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="apply")
         self._commits = 0
         self._range = self.settings.max_block_range
         self._publish()
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
 
     # ----- the loop
 
@@ -125,8 +133,12 @@ class ChainTracker:
                     pending = asyncio.create_task(
                         self._fetch(fetched.last + 1, target, fetched.last_hash)
                     )
-                self._apply(fetched)
-                await asyncio.sleep(0)  # let the API answer between ranges
+                # Applied in the worker thread, so this loop keeps downloading meanwhile
+                # (libsodium and SQLite release the GIL; the provider works in parallel).
+                async with self.lock:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self._worker, self._apply, fetched
+                    )
         finally:
             if pending is not None:
                 pending.cancel()

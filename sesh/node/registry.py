@@ -13,8 +13,9 @@ is updated at the end of every block that changed that set, seeded by the block'
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from sesh.events import Event
-from sesh.node.swarm import SwarmLookup, SwarmMap, update_swarms
+from sesh.node.swarm import SwarmLookup, SwarmState
 
 log = logging.getLogger("sesh.node.registry")
 
@@ -44,6 +45,7 @@ def registration_message(ed25519_pubkey: bytes, bls_pubkey: bytes) -> bytes:
     return ed25519_pubkey + bls_pubkey
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def verify_registration(ed25519_pubkey: bytes, ed25519_sig: bytes, bls_pubkey: bytes) -> str | None:
     """None if `ed25519_sig` is the Ed25519 signature of `ed25519_pubkey || bls_pubkey` by
     `ed25519_pubkey`, else the reason it is not."""
@@ -85,6 +87,8 @@ class Node:
     exit_reason: int | None = None
     rewards_claimed: int = 0
     stake_claimed: int = 0
+    # The JSON of the fields no event changes, made once (hex encoding is not free).
+    _fixed_json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def stake(self) -> int:
@@ -95,15 +99,19 @@ class Node:
         return self.status in SERVING and self.excluded is None
 
     def to_json(self) -> dict[str, Any]:
+        if self._fixed_json is None:
+            self._fixed_json = {
+                "node_id": self.node_id,
+                "operator": self.operator,
+                "ed25519_pubkey": self.ed25519_pubkey.hex(),
+                "ed25519_sig": self.ed25519_sig.hex(),
+                "bls_pubkey": self.bls_pubkey.hex(),
+                "fee_bps": self.fee_bps,
+                "registered_block": self.registered_block,
+            }
         return {
-            "node_id": self.node_id,
-            "operator": self.operator,
-            "ed25519_pubkey": self.ed25519_pubkey.hex(),
-            "ed25519_sig": self.ed25519_sig.hex(),
-            "bls_pubkey": self.bls_pubkey.hex(),
+            **self._fixed_json,
             "endpoint": self.endpoint,
-            "fee_bps": self.fee_bps,
-            "registered_block": self.registered_block,
             "status": self.status,
             "contributions": dict(sorted(self.contributions.items())),
             "excluded": self.excluded,
@@ -159,13 +167,18 @@ class Registry:
     def __init__(self) -> None:
         self.nodes: dict[int, Node] = {}
         self.pro: dict[bytes, int] = {}
-        self.swarms: SwarmMap = {}
+        self.swarm_state = SwarmState()
         self.meta: dict[str, Any] = {}
         # Ed25519 key -> the node that holds it for serving (not gone, not excluded).
         self._key_holder: dict[bytes, int] = {}
         self._lookup: SwarmLookup | None = None
 
     # ----- reading
+
+    @property
+    def swarms(self) -> Mapping[int, list[int]]:
+        """swarm id -> sorted node ids of its members (read only)."""
+        return self.swarm_state.members
 
     def node_swarm(self) -> dict[int, int]:
         """node id -> swarm id, for every node in a swarm."""
@@ -210,17 +223,19 @@ class Registry:
     @classmethod
     def from_entities(cls, rows: Iterable[tuple[str, str, Any]]) -> Registry:
         registry = cls()
+        swarms: dict[int, list[int]] = {}
         for kind, key, value in rows:
             if kind == KIND_NODE:
                 registry.nodes[int(key)] = Node.from_json(value)
             elif kind == KIND_SWARM:
-                registry.swarms[int(key)] = [int(n) for n in value]
+                swarms[int(key)] = [int(n) for n in value]
             elif kind == KIND_PRO:
                 registry.pro[bytes.fromhex(key)] = int(value)
             elif kind == KIND_META:
                 registry.meta[key] = value
             else:
                 raise ValueError(f"unknown kind {kind!r} in the store")
+        registry.swarm_state = SwarmState(swarms)
         for node_id in sorted(registry.nodes):
             node = registry.nodes[node_id]
             if node.status not in GONE and node.excluded is None:
@@ -254,11 +269,9 @@ class Registry:
         joins = [n for n, was in serving_before.items() if not was and self.nodes[n].serving]
         leaves = [n for n, was in serving_before.items() if was and not self.nodes[n].serving]
         if joins or leaves:
-            new = update_swarms(self.swarms, joins, leaves, block_hash)
-            for sid in set(self.swarms) | set(new):
-                if self.swarms.get(sid) != new.get(sid):
-                    self._touch(changes, KIND_SWARM, str(sid))
-            self.swarms = new
+            before = self.swarm_state.update(joins, leaves, block_hash)
+            for sid, members in before.items():
+                changes.before.setdefault((KIND_SWARM, str(sid)), members)
             self._lookup = None
             changes.swarms_changed = True
         return changes

@@ -311,9 +311,20 @@ def parse_header(value: Any) -> BlockHeader | None:
 def parse_logs(
     value: Any, from_block: int, to_block: int, addresses: Sequence[str]
 ) -> list[RawLog]:
+    """Validated logs, sorted by (block, log index)."""
     if not isinstance(value, list):
         raise TypeError("logs are not a list")
     wanted = {a.lower() for a in addresses}
+    # Block hashes, transaction hashes and topics repeat across logs: parse each once.
+    words: dict[str, bytes] = {}
+    numbers: dict[str, int] = {}
+
+    def word(text: Any) -> bytes:
+        parsed = words.get(text)
+        if parsed is None:
+            parsed = words[text] = parse_data(text, 32)
+        return parsed
+
     logs = []
     hashes: dict[int, bytes] = {}
     seen: set[tuple[int, int]] = set()
@@ -323,10 +334,13 @@ def parse_logs(
         address = item["address"]
         if not isinstance(address, str) or address.lower() not in wanted:
             raise ValueError(f"log from an address not asked for: {address!r}")
-        number = parse_quantity(item["blockNumber"])
-        if not from_block <= number <= to_block:
-            raise ValueError(f"log of block {number} outside {from_block}..{to_block}")
-        block_hash = parse_data(item["blockHash"], 32)
+        number_text = item["blockNumber"]
+        number = numbers.get(number_text)
+        if number is None:
+            number = numbers[number_text] = parse_quantity(number_text)
+            if not from_block <= number <= to_block:
+                raise ValueError(f"log of block {number} outside {from_block}..{to_block}")
+        block_hash = word(item["blockHash"])
         if hashes.setdefault(number, block_hash) != block_hash:
             raise ValueError(f"two hashes for block {number}")
         topics = item["topics"]
@@ -337,18 +351,18 @@ def parse_logs(
             raise ValueError(f"log {index} of block {number} twice")
         seen.add((number, index))
         removed = item.get("removed", False)
-        if removed not in (True, False):
+        if removed is not True and removed is not False:
             raise ValueError("removed is not a bool")
         logs.append(
             RawLog(
-                address=address,
-                topics=tuple(parse_data(t, 32) for t in topics),
+                address=address.lower(),
+                topics=tuple(word(t) for t in topics),
                 data=parse_data(item["data"]),
                 block_number=number,
                 block_hash=block_hash,
-                transaction_hash=parse_data(item["transactionHash"], 32),
+                transaction_hash=word(item["transactionHash"]),
                 log_index=index,
-                removed=bool(removed),
+                removed=removed,
             )
         )
     logs.sort(key=lambda lg: (lg.block_number, lg.log_index))

@@ -137,31 +137,61 @@ def update_swarms(
     Steps (docs/protocol.md): remove leavers; assign joiners to the smallest quarter;
     steal for under-size swarms; create swarms from excess; dissolve under-size swarms.
     """
-    work = _Swarms(swarms)
-    join_list = sorted(set(joins))
-    leave_set = set(leaves)
-    overlap = leave_set.intersection(join_list)
-    if overlap:
-        raise ValueError(f"nodes both join and leave: {sorted(overlap)}")
-    for node in sorted(leave_set):
-        if not work.remove_node(node):
-            raise ValueError(f"node {node} leaves but is in no swarm")
-    for node in join_list:
-        if node in work.swarm_of:
-            raise ValueError(f"node {node} joins but is already in swarm {work.swarm_of[node]}")
-    if not join_list and not leave_set:
-        return work.result()
+    state = SwarmState(swarms)
+    state.update(joins, leaves, seed)
+    return state.result()
 
-    rng = SwarmRandom(seed)
-    if not work.ids and join_list:
-        work.add_swarm(FIRST_SWARM_ID, [])
-    work.assign(join_list, rng, FILL_SWARM_LOWER_PERCENTILE)
-    work.robin_hood(rng)
-    work.create_from_excess(rng)
-    work.dissolve_undersize(rng)
-    if work.node_count == 0:
-        return {}
-    return work.result()
+
+class SwarmState:
+    """A swarm map updated in place, block after block (what the registry keeps).
+
+    `update` returns the members each changed swarm had before it (None for a swarm that
+    did not exist), which is what the registry journals for rollbacks.
+    """
+
+    def __init__(self, swarms: Mapping[int, Sequence[int]] | None = None):
+        self._work = _Swarms(swarms or {})
+
+    @property
+    def members(self) -> Mapping[int, list[int]]:
+        """swarm id -> sorted node ids (read only)."""
+        return self._work.members
+
+    def result(self) -> SwarmMap:
+        return self._work.result()
+
+    def update(
+        self, joins: Iterable[int], leaves: Iterable[int], seed: bytes
+    ) -> dict[int, list[int] | None]:
+        work = self._work
+        join_list = sorted(set(joins))
+        leave_set = set(leaves)
+        overlap = leave_set.intersection(join_list)
+        if overlap:
+            raise ValueError(f"nodes both join and leave: {sorted(overlap)}")
+        for node in join_list:
+            if node in work.swarm_of:
+                raise ValueError(f"node {node} joins but is already in swarm {work.swarm_of[node]}")
+        for node in leave_set:
+            if node not in work.swarm_of:
+                raise ValueError(f"node {node} leaves but is in no swarm")
+        work.touched = {}
+        if not join_list and not leave_set:
+            return work.touched
+        for node in sorted(leave_set):
+            work.remove_node(node)
+        rng = SwarmRandom(seed)
+        if not work.ids and join_list:
+            work.add_swarm(FIRST_SWARM_ID, [])
+        work.assign(join_list, rng, FILL_SWARM_LOWER_PERCENTILE)
+        work.robin_hood(rng)
+        work.create_from_excess(rng)
+        work.dissolve_undersize(rng)
+        if work.node_count == 0:
+            for sid in list(work.ids):
+                work.remove_swarm(sid)
+        touched, work.touched = work.touched, None
+        return touched
 
 
 class _Swarms:
@@ -178,6 +208,8 @@ class _Swarms:
         # size -> sorted swarm ids of that size
         self.buckets: dict[int, list[int]] = {}
         self.node_count = 0
+        # While an update runs: swarm id -> its members before the update (None: new).
+        self.touched: dict[int, list[int] | None] | None = None
         for sid in sorted(swarms):
             if not 0 <= sid < RING:
                 raise ValueError(f"swarm id {sid} is not a uint64")
@@ -233,7 +265,13 @@ class _Swarms:
         chunk = self._chunk_of[sid]
         self._chunk_weight[chunk] += _pool_weight(new) - _pool_weight(old)
 
+    def _touch(self, sid: int) -> None:
+        if self.touched is not None and sid not in self.touched:
+            members = self.members.get(sid)
+            self.touched[sid] = None if members is None else list(members)
+
     def add_node(self, sid: int, node: int) -> None:
+        self._touch(sid)
         nodes = self.members[sid]
         bisect.insort(nodes, node)
         self.swarm_of[node] = sid
@@ -242,6 +280,7 @@ class _Swarms:
 
     def take_node(self, sid: int, index: int) -> int:
         """Remove and return the `index`-th member (ascending node id) of swarm `sid`."""
+        self._touch(sid)
         nodes = self.members[sid]
         node = nodes.pop(index)
         del self.swarm_of[node]
@@ -259,6 +298,7 @@ class _Swarms:
     def add_swarm(self, sid: int, nodes: list[int]) -> None:
         if sid in self.members:
             raise AssertionError(f"swarm id {sid} already exists")
+        self._touch(sid)
         nodes = sorted(nodes)
         self.members[sid] = nodes
         for n in nodes:
@@ -271,6 +311,7 @@ class _Swarms:
         self._gaps_after_insert(i)
 
     def remove_swarm(self, sid: int) -> list[int]:
+        self._touch(sid)
         nodes = self.members.pop(sid)
         for n in nodes:
             del self.swarm_of[n]
