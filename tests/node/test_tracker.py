@@ -230,7 +230,11 @@ def test_failover__a_misbehaving_provider_is_left_and_the_sync_carries_on(
         # (a lagging one at once: lag is judged on the heads asked for at each round).
         async with FaultyProxy(anvil.url, mode, after=1 if mode == "lag" else 3) as bad:
             tracker = make_tracker(
-                [bad.url, anvil.url], confirmations=CONFIRMATIONS, max_block_range=3, timeout=1.0
+                [bad.url, anvil.url],
+                confirmations=CONFIRMATIONS,
+                max_block_range=3,
+                timeout=1.0,
+                max_lag_blocks=5,
             )
             await sync(tracker)
             return tracker, bad
