@@ -35,6 +35,14 @@ struct Contribution:
     total: uint256
 
 
+# @dev A claim as `claim_many` takes it.
+struct ClaimEntry:
+    node_id: uint64
+    account: address
+    rewards: uint256
+    stake: uint256
+
+
 # @dev A Pro subscription as `subscribe_many` takes it.
 struct Subscription:
     pro_pubkey: bytes32
@@ -275,6 +283,17 @@ def claim(node_id: uint64, account: address, rewards: uint256, stake: uint256):
     """
     log Claimed(node_id=node_id, account=account, rewards=rewards, stake=stake)
     self.events_emitted += 1
+
+
+@external
+def claim_many(claims: DynArray[ClaimEntry, MAX_BATCH]):
+    """
+    @notice Emit `Claimed` for each entry, in order.
+    @param claims The claims.
+    """
+    for c: ClaimEntry in claims:
+        log Claimed(node_id=c.node_id, account=c.account, rewards=c.rewards, stake=c.stake)
+    self.events_emitted += len(claims)
 
 
 @external

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sesh.events import ALL_EVENTS, Event, LogDecodeError, RawLog, decode_log
 from sesh.node.metrics import Metrics
-from sesh.node.registry import Registry
+from sesh.node.registry import Changes, Registry
 from sesh.node.rpc import NoProviderError, ProviderError, RpcError, RpcPool
 from sesh.node.store import Checkpoint, Store
 
@@ -204,12 +204,10 @@ class ChainTracker:
             by_block.setdefault(raw.block_number, []).append(event)
         if fetched.last in hashes and hashes[fetched.last] != fetched.last_hash:
             raise ChainMoved(f"logs of block {fetched.last} are from another fork")
-        changes = []
+        changes = Changes()
         try:
             for number in sorted(hashes):
-                changes.append(
-                    self.registry.apply_block(number, hashes[number], by_block.get(number, []))
-                )
+                self.registry.apply_block(number, hashes[number], by_block.get(number, []), changes)
             checkpoint = Checkpoint(fetched.last, fetched.last_hash)
             self.store.commit(self.registry, changes, checkpoint, logs_rejected=rejected)
         except BaseException:
@@ -217,8 +215,7 @@ class ChainTracker:
             self.registry = self.store.load_registry()
             raise
         self.checkpoint = checkpoint
-        applied = sum(c.events for c in changes)
-        self.metrics.inc("sesh_bridge_events_applied_total", applied)
+        self.metrics.inc("sesh_bridge_events_applied_total", changes.events)
         self.metrics.inc("sesh_bridge_logs_rejected_total", rejected)
         self._commits += 1
         if self._commits % self.settings.prune_every == 0:
@@ -242,6 +239,10 @@ class ChainTracker:
                 fork = number
                 break
         started = time.monotonic()
+        # Ranges are committed whole: go back to the last commit at or below the fork and
+        # re-apply from there.
+        if fork is not None:
+            fork = self.store.boundary_at_or_below(fork)
         if fork is None:
             log.error(
                 "reorg below the kept history (oldest kept block %s): resyncing from block %d",

@@ -149,16 +149,15 @@ class Node:
 
 
 @dataclass
-class BlockChanges:
-    """What one block changed: the entities to persist (kind, key) and their state
-    before the block (JSON, None if absent) for the undo journal."""
+class Changes:
+    """What a range of blocks changed (the store commits a range at once): the entities
+    to persist (kind, key) with their state before the range (JSON, None if absent) for
+    the undo journal, and each applied block's hash and event count."""
 
-    block_number: int
-    block_hash: bytes
+    before: dict[tuple[str, str], Any] = field(default_factory=dict)
+    blocks: dict[int, tuple[bytes, int]] = field(default_factory=dict)
     events: int = 0
     rejected: int = 0
-    before: dict[tuple[str, str], Any] = field(default_factory=dict)
-    swarms_changed: bool = False
 
 
 class Registry:
@@ -245,11 +244,18 @@ class Registry:
     # ----- applying
 
     def apply_block(
-        self, block_number: int, block_hash: bytes, events: list[Event]
-    ) -> BlockChanges:
+        self,
+        block_number: int,
+        block_hash: bytes,
+        events: list[Event],
+        changes: Changes | None = None,
+    ) -> Changes:
         """Apply one block's events (in log order) and update the swarms if the set of
-        serving nodes changed. Returns what changed, with the before-images."""
-        changes = BlockChanges(block_number=block_number, block_hash=block_hash)
+        serving nodes changed. Adds to `changes` (the range's, or a new one) what changed,
+        with the before-images, and returns it."""
+        if changes is None:
+            changes = Changes()
+        changes.blocks[block_number] = (block_hash, len(events))
         serving_before: dict[int, bool] = {}
         for event in events:
             changes.events += 1
@@ -273,17 +279,14 @@ class Registry:
             for sid, members in before.items():
                 changes.before.setdefault((KIND_SWARM, str(sid)), members)
             self._lookup = None
-            changes.swarms_changed = True
         return changes
 
-    def _touch(self, changes: BlockChanges, kind: str, key: str) -> None:
-        """Record the before-image of an entity the first time this block changes it."""
+    def _touch(self, changes: Changes, kind: str, key: str) -> None:
+        """Record the before-image of an entity the first time the range changes it."""
         if (kind, key) not in changes.before:
             changes.before[(kind, key)] = self.entity(kind, key)
 
-    def _touch_node(
-        self, node: Node, changes: BlockChanges, serving_before: dict[int, bool]
-    ) -> None:
+    def _touch_node(self, node: Node, changes: Changes, serving_before: dict[int, bool]) -> None:
         self._touch(changes, KIND_NODE, str(node.node_id))
         serving_before.setdefault(node.node_id, node.serving)
 
@@ -293,7 +296,7 @@ class Registry:
 
     # ----- the handlers: return None if applied, else why the event was ignored
 
-    def _on_registered(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_registered(self, event: Event, changes: Changes, serving: dict) -> str | None:
         a = event.args
         node_id = a["node_id"]
         if node_id in self.nodes:
@@ -324,7 +327,7 @@ class Registry:
         self.nodes[node_id] = node
         return None
 
-    def _on_contributed(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_contributed(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -342,7 +345,7 @@ class Registry:
             )
         return None
 
-    def _on_withdrawn(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_withdrawn(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -357,7 +360,7 @@ class Registry:
             node.contributions[a["contributor"]] = held - a["amount"]
         return None
 
-    def _on_activated(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_activated(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -368,7 +371,7 @@ class Registry:
         node.activated_block = event.block_number
         return None
 
-    def _on_exit_requested(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_exit_requested(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -380,7 +383,7 @@ class Registry:
         node.exit_unlock_time = event.args["unlock_time"]
         return None
 
-    def _on_exited(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_exited(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -397,7 +400,7 @@ class Registry:
             del self._key_holder[node.ed25519_pubkey]
         return None
 
-    def _on_endpoint(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_endpoint(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -407,7 +410,7 @@ class Registry:
         node.endpoint = event.args["endpoint"]
         return None
 
-    def _on_claimed(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_claimed(self, event: Event, changes: Changes, serving: dict) -> str | None:
         node = self._known(event)
         if isinstance(node, str):
             return node
@@ -416,11 +419,11 @@ class Registry:
         node.stake_claimed += event.args["stake"]
         return None
 
-    def _set_meta(self, changes: BlockChanges, name: str, value: Any) -> None:
+    def _set_meta(self, changes: Changes, name: str, value: Any) -> None:
         self._touch(changes, KIND_META, name)
         self.meta[name] = value
 
-    def _on_distributed(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_distributed(self, event: Event, changes: Changes, serving: dict) -> str | None:
         a = event.args
         total = self.meta.get("rewards_distributed", 0) + a["amount"]
         self._set_meta(changes, "rewards_distributed", total)
@@ -428,11 +431,11 @@ class Registry:
         self._set_meta(changes, "active_nodes_last", a["active_nodes"])
         return None
 
-    def _on_requirement(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_requirement(self, event: Event, changes: Changes, serving: dict) -> str | None:
         self._set_meta(changes, "staking_requirement", event.args["amount"])
         return None
 
-    def _on_pro(self, event: Event, changes: BlockChanges, serving: dict) -> str | None:
+    def _on_pro(self, event: Event, changes: Changes, serving: dict) -> str | None:
         pubkey = event.args["pro_pubkey"]
         self._touch(changes, KIND_PRO, pubkey.hex())
         self.pro[pubkey] = event.args["expiry"]

@@ -5,15 +5,16 @@ Crash safety comes from that one transaction: the events of a batch of whole blo
 hashes of those blocks and the checkpoint land together or not at all (WAL mode), so a
 process killed at any point restarts from a checkpoint that matches the state exactly.
 
-Reorg safety comes from the journal: the first time a block changes an entity, the
-entity's previous value is journalled under that block's number; rolling back to a fork
-point restores those values newest first. Journal rows and block hashes older than the
-retention window are pruned.
+Reorg safety comes from the journal: the first time a committed range changes an entity,
+the entity's previous value is journalled under the range's last block (a commit
+boundary); rolling back to a boundary restores those values newest first. Block hashes
+are kept for every block with events and every boundary, to find the fork point. Journal
+rows and block hashes older than the retention window are pruned.
 
 Layout (all values JSON):
   state(kind, key, value)          the registry's entities (see registry.KIND_*)
-  journal(seq, block, kind, key, before)
-  blocks(number, hash, events)     hashes of applied blocks (event blocks and batch ends)
+  journal(seq, block, kind, key, before)   block: the boundary of the commit
+  blocks(number, hash, events, boundary)   applied blocks with events, and boundaries
   sync(name, value)                chain_id, contracts, start_block, checkpoint, counters
 """
 
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sesh.node.registry import BlockChanges, Registry
+from sesh.node.registry import Changes, Registry
 
 SCHEMA_VERSION = 1
 
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_by_block ON journal (block);
 CREATE TABLE IF NOT EXISTS blocks (
-    number INTEGER PRIMARY KEY, hash BLOB NOT NULL, events INTEGER NOT NULL
+    number INTEGER PRIMARY KEY, hash BLOB NOT NULL, events INTEGER NOT NULL,
+    boundary INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sync (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -160,35 +162,33 @@ class Store:
 
     # ----- writing
 
+    def boundary_at_or_below(self, number: int) -> int | None:
+        """The last commit boundary at or below `number` (where a rollback can stop)."""
+        row = self.db.execute(
+            "SELECT MAX(number) FROM blocks WHERE boundary = 1 AND number <= ?", (number,)
+        ).fetchone()
+        return row[0]
+
     def commit(
         self,
         registry: Registry,
-        blocks: list[BlockChanges],
+        changes: Changes,
         checkpoint: Checkpoint,
         logs_rejected: int = 0,
     ) -> None:
-        """Persist `blocks` (already applied to `registry`) and move the checkpoint, in
-        one transaction."""
-        journal_rows = []
-        block_rows = []
-        touched: set[tuple[str, str]] = set()
-        events = 0
-        for changes in blocks:
-            events += changes.events
-            block_rows.append((changes.block_number, changes.block_hash, changes.events))
-            for (kind, key), before in changes.before.items():
-                journal_rows.append(
-                    (
-                        changes.block_number,
-                        kind,
-                        key,
-                        None if before is None else json.dumps(before),
-                    )
-                )
-                touched.add((kind, key))
+        """Persist a range of blocks (already applied to `registry`) and move the checkpoint
+        to its last block, in one transaction."""
+        if checkpoint.hash is None:
+            raise StoreError("a commit needs the hash of its last block")
+        boundary = checkpoint.number
+        journal_rows = [
+            (boundary, kind, key, None if before is None else json.dumps(before))
+            for (kind, key), before in changes.before.items()
+        ]
+        block_rows = [(n, h, count) for n, (h, count) in changes.blocks.items()]
         upserts = []
         deletes = []
-        for kind, key in touched:
+        for kind, key in changes.before:
             value = registry.entity(kind, key)
             if value is None:
                 deletes.append((kind, key))
@@ -204,20 +204,17 @@ class Store:
             db.executemany(
                 "INSERT OR REPLACE INTO blocks (number, hash, events) VALUES (?, ?, ?)", block_rows
             )
-            if checkpoint.hash is not None:
-                db.execute(
-                    "INSERT OR IGNORE INTO blocks (number, hash, events) VALUES (?, ?, 0)",
-                    (checkpoint.number, checkpoint.hash),
-                )
+            db.execute(
+                "INSERT INTO blocks (number, hash, events, boundary) VALUES (?, ?, 0, 1) "
+                "ON CONFLICT (number) DO UPDATE SET boundary = 1",
+                (boundary, checkpoint.hash),
+            )
             db.executemany(
                 "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)", upserts
             )
             db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", deletes)
-            self._sync_set(
-                "checkpoint",
-                [checkpoint.number, checkpoint.hash.hex() if checkpoint.hash else None],
-            )
-            self._sync_set("events_applied", counters["events_applied"] + events)
+            self._sync_set("checkpoint", [boundary, checkpoint.hash.hex()])
+            self._sync_set("events_applied", counters["events_applied"] + changes.events)
             self._sync_set("logs_rejected", counters["logs_rejected"] + logs_rejected)
             db.execute("COMMIT")
         except BaseException:
@@ -225,12 +222,14 @@ class Store:
             raise
 
     def rollback_to(self, fork_block: int) -> Checkpoint:
-        """Undo every block above `fork_block` (which must be an applied block with a
-        stored hash) and make it the checkpoint. Reload the registry afterwards."""
+        """Undo every commit above `fork_block` (which must be a commit boundary) and make
+        it the checkpoint. Reload the registry afterwards."""
         db = self.db
-        row = db.execute("SELECT hash FROM blocks WHERE number = ?", (fork_block,)).fetchone()
+        row = db.execute(
+            "SELECT hash FROM blocks WHERE number = ? AND boundary = 1", (fork_block,)
+        ).fetchone()
         if row is None:
-            raise StoreError(f"no stored hash for fork point {fork_block}")
+            raise StoreError(f"block {fork_block} is not a commit boundary")
         db.execute("BEGIN IMMEDIATE")
         try:
             undo = db.execute(

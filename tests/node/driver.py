@@ -183,6 +183,15 @@ class EventsDriver:
         for i in range(0, len(contributions), 200):
             self.send(self.contract.functions.contribute_many(contributions[i : i + 200]))
 
+    def claim_many(self, claims: list[tuple[int, str, int, int]]) -> None:
+        for i in range(0, len(claims), 250):
+            self.send(self.contract.functions.claim_many(claims[i : i + 250]))
+
+    def distribute(self, amount: int, active_nodes: int) -> dict:
+        return self.send(
+            self.contract.functions.distribute(amount, active_nodes, amount // max(active_nodes, 1))
+        )
+
     def subscribe_many(self, pubkeys: list[bytes], expiry: int) -> None:
         subs = [(pk, self.sender, 1, self.sender, 10**9, expiry) for pk in pubkeys]
         for i in range(0, len(subs), 200):

@@ -3,7 +3,7 @@ database is only reused for the chain and contracts it was synced from."""
 
 import pytest
 
-from sesh.node.registry import Registry
+from sesh.node.registry import Changes, Registry
 from sesh.node.store import Checkpoint, Identity, Store, StoreError
 from tests.node.helpers import block_hash, event, full_node
 
@@ -11,7 +11,10 @@ IDENTITY = Identity(chain_id=412346, contracts=("0x" + "ab" * 20,), start_block=
 
 
 def commit_blocks(store, registry, blocks):
-    changes = [registry.apply_block(n, block_hash(n), events) for n, events in blocks]
+    """Apply `blocks` and commit them as one range."""
+    changes = Changes()
+    for n, events in blocks:
+        registry.apply_block(n, block_hash(n), events, changes)
     last = blocks[-1][0]
     store.commit(registry, changes, Checkpoint(last, block_hash(last)))
 
@@ -49,14 +52,18 @@ def test_store__rollback_restores_the_state_at_the_fork_point(tmp_path):
     assert [n for n, _ in store.block_hashes_desc(100)] == [6, 5, 4, 3, 2, 1]
 
 
-def test_store__rollback_to_a_block_without_a_stored_hash_is_refused_and_changes_nothing(tmp_path):
+def test_store__rollback_inside_a_committed_range_is_refused_and_changes_nothing(tmp_path):
     store = Store(tmp_path / "db", IDENTITY)
     registry = Registry()
     commit_blocks(store, registry, [(2, full_node(1, 2)), (5, full_node(2, 5))])
+    commit_blocks(store, registry, [(8, full_node(3, 8))])
     before = store.dump()
-    with pytest.raises(StoreError, match="no stored hash for fork point 4"):
-        store.rollback_to(4)
+    for inside in (2, 4):
+        with pytest.raises(StoreError, match=f"block {inside} is not a commit boundary"):
+            store.rollback_to(inside)
     assert store.dump() == before
+    assert store.boundary_at_or_below(7) == 5
+    assert store.boundary_at_or_below(4) is None
 
 
 def test_store__refuses_a_database_synced_from_another_chain_or_contract(tmp_path):
@@ -69,7 +76,8 @@ def test_store__refuses_a_database_synced_from_another_chain_or_contract(tmp_pat
 def test_store__reset_and_prune(tmp_path):
     store = Store(tmp_path / "db", IDENTITY)
     registry = Registry()
-    commit_blocks(store, registry, [(n, full_node(n, n)) for n in range(1, 10)])
+    for n in range(1, 10):
+        commit_blocks(store, registry, [(n, full_node(n, n))])
     store.prune(5)
     assert store.oldest_block() == 5
     assert store.reset() == Checkpoint(0, None)

@@ -79,44 +79,53 @@ def test_tracker__many_small_ranges_give_the_same_registry_as_one_large(
     assert small.store.dump() == large.store.dump()
 
 
+def reorg_last_blocks(driver, depth: int) -> None:
+    """Replace the last `depth` blocks by two blocks: one exits node 5, one moves node 6."""
+    contract = driver.contract.functions
+    txs = [
+        contract.exit_node(5, 2).build_transaction({"from": driver.sender, "gas": 200_000}),
+        contract.update_endpoint(6, "after-reorg:1").build_transaction(
+            {"from": driver.sender, "gas": 200_000}
+        ),
+    ]
+    fields = ("from", "to", "data", "gas")
+    reorg = [
+        [{k: tx[k] if k != "gas" else hex(tx[k]) for k in fields}, offset]
+        for offset, tx in enumerate(txs)
+    ]
+    driver.w3.provider.make_request("anvil_reorg", [depth, reorg])
+
+
+@pytest.mark.parametrize("history", ["kept", "pruned"])
 def test_reorg__deeper_than_the_confirmations_converges_to_the_new_chain(
-    driver, make_tracker, anvil
+    driver, make_tracker, anvil, history
 ):
     populate(driver)
+    tracker = make_tracker([anvil.url], confirmations=CONFIRMATIONS, max_block_range=2)
+    sync_now(tracker)
     for n in (20, 21, 22):
         driver.register_many([n], activate=True)
     driver.mine(CONFIRMATIONS)
-    tracker = make_tracker([anvil.url], confirmations=CONFIRMATIONS)
     sync_now(tracker)
     assert {20, 21, 22} <= set(tracker.registry.nodes)
     old_hash = tracker.checkpoint.hash
+    if history == "pruned":
+        # As if the fork were older than the history kept for rollbacks.
+        tracker.store.prune(tracker.checkpoint.number + 1)
 
-    # Replace the last 6 blocks (the three registrations and the confirmations) by blocks
-    # that exit node 5 and register node 30 instead.
-    contract = driver.contract.functions
-    new_txs = [
-        contract.exit_node(5, 2).build_transaction({"from": driver.sender, "gas": 200_000}),
-        contract.activate(4).build_transaction({"from": driver.sender, "gas": 200_000}),
-    ]
-    reorg = [
-        [
-            {
-                k: tx[k] if k in ("from", "to", "data") else hex(tx[k])
-                for k in ("from", "to", "data", "gas")
-            },
-            i,
-        ]
-        for i, tx in enumerate(new_txs)
-    ]
-    driver.w3.provider.make_request("anvil_reorg", [6, reorg])
+    # Replace the last 6 blocks (the three registrations and the confirmations).
+    reorg_last_blocks(driver, 6)
     driver.register_many([30], activate=True)
     driver.mine(CONFIRMATIONS)
 
     sync_now(tracker)
     assert tracker.metrics.get("sesh_bridge_reorgs_total") == 1
+    resyncs = tracker.metrics.get("sesh_bridge_resyncs_total")
+    assert resyncs == (1 if history == "pruned" else 0)
     assert tracker.checkpoint.hash != old_hash
     assert not {20, 21, 22} & set(tracker.registry.nodes)
     assert tracker.registry.nodes[5].status == "exited"
+    assert tracker.registry.nodes[6].endpoint == "after-reorg:1"
     assert tracker.registry.nodes[30].status == "active"
     assert tracker.store.dump() == clean_sync_state(make_tracker, anvil.url)
 
