@@ -203,10 +203,11 @@ class Event:
 
 @dataclass(slots=True)
 class RawLog:
-    """A log as an RPC returns it, with hex fields already turned into bytes/ints."""
+    """A log as an RPC returns it, checked for shape: topics stay `0x`-prefixed lower-case
+    hex strings of 32 bytes (decoding reads them as text), data and hashes are bytes."""
 
     address: str
-    topics: tuple[bytes, ...]
+    topics: tuple[str, ...]
     data: bytes
     block_number: int
     block_hash: bytes
@@ -227,7 +228,7 @@ def decode_log(log: RawLog) -> Event:
         raise LogDecodeError("anonymous log (no topic)")
     decoder = _DECODERS.get(log.topics[0])
     if decoder is None:
-        raise LogDecodeError(f"unknown event topic 0x{log.topics[0].hex()}")
+        raise LogDecodeError(f"unknown event topic {log.topics[0]}")
     spec = decoder.spec
     return Event(
         name=spec.name,
@@ -259,112 +260,154 @@ def encode_topics(spec: EventSpec, args: Mapping[str, Any]) -> list[bytes]:
     return [spec.topic0] + [encode([f.type], [args[f.name]]) for f in spec.indexed]
 
 
+def topics_hex(topics: Iterable[bytes]) -> tuple[str, ...]:
+    """Topics as an RPC spells them (and `RawLog` holds them)."""
+    return tuple("0x" + t.hex() for t in topics)
+
+
 class _Decoder:
-    """The decoder of one event, prepared once from its ABI."""
+    """The decoder of one event, prepared once from its ABI.
+
+    The ABI is turned into the source of one straight-line Python function per event
+    (`source` shows it): every catch-up decodes tens of thousands of logs, and a generic
+    loop over the fields costs several times more than the unrolled checks.
+    """
 
     def __init__(self, spec: EventSpec):
         self.spec = spec
-        self.topic_fields = [(f.name, _static_decoder(spec.name, f)) for f in spec.indexed]
-        self.data_fields = [
-            (f, None if f.type in ("bytes", "string") else _static_decoder(spec.name, f))
-            for f in spec.unindexed
-        ]
-        self.head_size = 32 * len(self.data_fields)
+        self.source = _decoder_source(spec)
+        namespace: dict[str, Any] = {
+            "LogDecodeError": LogDecodeError,
+            "_dynamic": _dynamic,
+            "_ZERO_HIGH": _ZERO_HIGH,
+            "_ZERO_HIGH_HEX": _ZERO_HIGH_HEX,
+            "from_bytes": int.from_bytes,
+            "fromhex": bytes.fromhex,
+        }
+        exec(compile(self.source, f"<decoder of {spec.name}>", "exec"), namespace)  # noqa: S102
+        self.decode = namespace["decode"]
 
-    def decode(self, topics: tuple[bytes, ...], data: bytes) -> dict[str, Any]:
-        name = self.spec.name
-        if len(topics) != 1 + len(self.topic_fields):
-            raise LogDecodeError(
-                f"{name} has {len(self.topic_fields)} indexed fields but the log has "
-                f"{len(topics) - 1} topics"
+
+def _decoder_source(spec: EventSpec) -> str:
+    """The source of `decode(topics, data) -> dict` for `spec` (see `_Decoder`)."""
+    name = spec.name
+    indexed, unindexed = spec.indexed, spec.unindexed
+    lines = [
+        "def decode(topics, data):",
+        f"    if len(topics) != {1 + len(indexed)}:",
+        "        raise LogDecodeError(",
+        f'            f"{name} has {len(indexed)} indexed fields but the log has "',
+        '            f"{len(topics) - 1} topics"',
+        "        )",
+    ]
+    for i, f in enumerate(indexed, start=1):
+        where = f"{name}.{f.name}"
+        lines += [
+            f"    t = topics[{i}]",
+            "    if len(t) != 66:",
+            f'        raise LogDecodeError("{where}: topic is not 32 bytes of hex")',
+        ]
+        if f.type == "address":
+            lines += [
+                "    if t[2:26] != _ZERO_HIGH_HEX:",
+                f'        raise LogDecodeError("{where}: address with non-zero high bytes")',
+                f'    v_{f.name} = "0x" + t[26:]',
+            ]
+        elif f.type.startswith("uint"):
+            lines += [f"    v_{f.name} = int(t, 16)", *_fits(f, where)]
+        elif f.type == "bytes32":
+            lines.append(f"    v_{f.name} = fromhex(t[2:])")
+        else:
+            raise ValueError(f"{where}: indexed {f.type} is not supported by the decoder")
+    head = 32 * len(unindexed)
+    dynamic = any(f.type in ("bytes", "string") for f in unindexed)
+    if dynamic:
+        short = f"{name}: data is {{len(data)}} bytes, the head needs {head}"
+        lines += [
+            f"    if len(data) < {head}:",
+            f'        raise LogDecodeError(f"{short}")',
+            f"    end = {head}",
+        ]
+    else:
+        lines += [
+            f"    if len(data) != {head}:",
+            f'        raise LogDecodeError(f"{name}: data is {{len(data)}} bytes, not {head}")',
+        ]
+    for i, f in enumerate(unindexed):
+        where = f"{name}.{f.name}"
+        word = f"data[{32 * i}:{32 * i + 32}]"
+        if f.type in ("bytes", "string"):
+            lines.append(
+                f'    v_{f.name}, end = _dynamic(data, {32 * i}, end, {f.max_length}, "{where}", '
+                f"{f.type == 'string'})"
             )
-        out: dict[str, Any] = {}
-        for (field_name, decode), topic in zip(self.topic_fields, topics[1:], strict=True):
-            if len(topic) != 32:
-                raise LogDecodeError(f"{name}.{field_name}: topic is {len(topic)} bytes, not 32")
-            out[field_name] = decode(topic)
-        head_size = self.head_size
-        if len(data) < head_size:
-            raise LogDecodeError(f"{name}: data is {len(data)} bytes, the head needs {head_size}")
-        # The tail must be exactly the dynamic values, in order, with nothing before,
-        # between or after them: a canonical encoding is the only one we accept.
-        expected_offset = head_size
-        for i, (f, decode) in enumerate(self.data_fields):
-            word = data[32 * i : 32 * i + 32]
-            if decode is not None:
-                out[f.name] = decode(word)
-                continue
-            offset = int.from_bytes(word, "big")
-            if offset != expected_offset:
-                raise LogDecodeError(
-                    f"{name}.{f.name}: offset {offset} where {expected_offset} was expected"
-                )
-            if offset + 32 > len(data):
-                raise LogDecodeError(f"{name}.{f.name}: length word past the end of the data")
-            length = int.from_bytes(data[offset : offset + 32], "big")
-            if f.max_length is not None and length > f.max_length:
-                raise LogDecodeError(
-                    f"{name}.{f.name}: {length} bytes, more than the bound {f.max_length}"
-                )
-            start = offset + 32
-            padded = (length + 31) // 32 * 32
-            if start + padded > len(data):
-                raise LogDecodeError(f"{name}.{f.name}: value runs past the end of the data")
-            value = data[start : start + length]
-            if data[start + length : start + padded].strip(b"\0"):
-                raise LogDecodeError(f"{name}.{f.name}: non-zero padding")
-            if f.type == "string":
-                try:
-                    out[f.name] = value.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise LogDecodeError(f"{name}.{f.name}: not UTF-8") from None
-            else:
-                out[f.name] = value
-            expected_offset = start + padded
-        if expected_offset != len(data):
-            raise LogDecodeError(
-                f"{name}: {len(data) - expected_offset} bytes of data after the last field"
-            )
-        return out
+        elif f.type == "address":
+            lines += [
+                f"    if data[{32 * i}:{32 * i + 12}] != _ZERO_HIGH:",
+                f'        raise LogDecodeError("{where}: address with non-zero high bytes")',
+                f'    v_{f.name} = "0x" + data[{32 * i + 12}:{32 * i + 32}].hex()',
+            ]
+        elif f.type.startswith("uint"):
+            lines.append(f'    v_{f.name} = from_bytes({word}, "big")')
+            if f.type != "uint256":
+                lines += _fits(f, where)
+        elif f.type == "bytes32":
+            lines.append(f"    v_{f.name} = {word}")
+        elif f.type == "bool":
+            lines += [
+                f'    v_{f.name} = from_bytes({word}, "big")',
+                f"    if v_{f.name} > 1:",
+                f'        raise LogDecodeError(f"{where}: {{v_{f.name}}} is not a bool")',
+                f"    v_{f.name} = v_{f.name} == 1",
+            ]
+        else:
+            raise ValueError(f"{where}: type {f.type} is not supported by the decoder")
+    if dynamic:
+        trailing = f"{name}: {{len(data) - end}} bytes of data after the last field"
+        lines += ["    if end != len(data):", f'        raise LogDecodeError(f"{trailing}")']
+    fields = ", ".join(f'"{f.name}": v_{f.name}' for f in spec.fields)
+    lines.append(f"    return {{{fields}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _fits(f: Field, where: str) -> list[str]:
+    """Source lines refusing a value of `f` (already in `v_<name>`) too large for its type."""
+    message = f"{where}: {{v_{f.name}}} does not fit in {f.type}"
+    return [
+        f"    if v_{f.name} >> {int(f.type[4:])}:",
+        f'        raise LogDecodeError(f"{message}")',
+    ]
+
+
+def _dynamic(
+    data: bytes, head_at: int, expected: int, bound: int | None, where: str, text: bool
+) -> tuple[Any, int]:
+    """The `bytes`/`string` whose offset word is at `head_at`, and where the next one must
+    start. The encoding must be canonical: the value starts exactly at `expected` (nothing
+    before, between or after the dynamic values) and its padding is zero."""
+    offset = int.from_bytes(data[head_at : head_at + 32], "big")
+    if offset != expected:
+        raise LogDecodeError(f"{where}: offset {offset} where {expected} was expected")
+    if offset + 32 > len(data):
+        raise LogDecodeError(f"{where}: length word past the end of the data")
+    length = int.from_bytes(data[offset : offset + 32], "big")
+    if bound is not None and length > bound:
+        raise LogDecodeError(f"{where}: {length} bytes, more than the bound {bound}")
+    start = offset + 32
+    padded = (length + 31) // 32 * 32
+    if start + padded > len(data):
+        raise LogDecodeError(f"{where}: value runs past the end of the data")
+    if data[start + length : start + padded].strip(b"\0"):
+        raise LogDecodeError(f"{where}: non-zero padding")
+    value = data[start : start + length]
+    if text:
+        try:
+            return value.decode("utf-8"), start + padded
+        except UnicodeDecodeError:
+            raise LogDecodeError(f"{where}: not UTF-8") from None
+    return value, start + padded
 
 
 _ZERO_HIGH = bytes(12)
-
-
-def _static_decoder(event: str, f: Field) -> Any:
-    """A function from one 32-byte word to the value of a static field."""
-    t = f.type
-    where = f"{event}.{f.name}"
-    if t == "bytes32":
-        return bytes
-    if t == "address":
-
-        def address(word: bytes) -> str:
-            if word[:12] != _ZERO_HIGH:
-                raise LogDecodeError(f"{where}: address with non-zero high bytes")
-            return "0x" + word[12:].hex()
-
-        return address
-    if t.startswith("uint"):
-        limit = 1 << int(t[4:])
-
-        def uint(word: bytes) -> int:
-            value = int.from_bytes(word, "big")
-            if value >= limit:
-                raise LogDecodeError(f"{where}: {value} does not fit in {t}")
-            return value
-
-        return uint
-    if t == "bool":
-
-        def boolean(word: bytes) -> bool:
-            value = int.from_bytes(word, "big")
-            if value > 1:
-                raise LogDecodeError(f"{where}: {value} is not a bool")
-            return bool(value)
-
-        return boolean
-    raise ValueError(f"{where}: type {t} is not supported by the decoder")
-
-
-_DECODERS: dict[bytes, _Decoder] = {e.topic0: _Decoder(e) for e in ALL_EVENTS}
+_ZERO_HIGH_HEX = "0" * 24
+_DECODERS: dict[str, _Decoder] = {"0x" + e.topic0.hex(): _Decoder(e) for e in ALL_EVENTS}

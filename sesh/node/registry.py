@@ -14,6 +14,7 @@ is updated at the end of every block that changed that set, seeded by the block'
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -151,8 +152,8 @@ class Node:
 @dataclass
 class Changes:
     """What a range of blocks changed (the store commits a range at once): the entities
-    to persist (kind, key) with their state before the range (JSON, None if absent) for
-    the undo journal, and each applied block's hash and event count."""
+    to persist (kind, key) with their state before the range (JSON text, None if absent)
+    for the undo journal, and each applied block's hash and event count."""
 
     before: dict[tuple[str, str], Any] = field(default_factory=dict)
     blocks: dict[int, tuple[bytes, int]] = field(default_factory=dict)
@@ -171,6 +172,17 @@ class Registry:
         # Ed25519 key -> the node that holds it for serving (not gone, not excluded).
         self._key_holder: dict[bytes, int] = {}
         self._lookup: SwarmLookup | None = None
+        # The JSON text the store holds for each entity: the before-image of the next
+        # range that changes it, without encoding it again.
+        self._persisted: dict[tuple[str, str], str] = {}
+
+    def persisted(self, written: dict[tuple[str, str], str | None]) -> None:
+        """Told by the store what it now holds for these entities (None: deleted)."""
+        for key, text in written.items():
+            if text is None:
+                self._persisted.pop(key, None)
+            else:
+                self._persisted[key] = text
 
     # ----- reading
 
@@ -277,14 +289,21 @@ class Registry:
         if joins or leaves:
             before = self.swarm_state.update(joins, leaves, block_hash)
             for sid, members in before.items():
-                changes.before.setdefault((KIND_SWARM, str(sid)), members)
+                key = (KIND_SWARM, str(sid))
+                if key not in changes.before:
+                    changes.before[key] = None if members is None else json.dumps(members)
             self._lookup = None
         return changes
 
     def _touch(self, changes: Changes, kind: str, key: str) -> None:
         """Record the before-image of an entity the first time the range changes it."""
-        if (kind, key) not in changes.before:
-            changes.before[(kind, key)] = self.entity(kind, key)
+        entry = (kind, key)
+        if entry not in changes.before:
+            text = self._persisted.get(entry)
+            if text is None:
+                value = self.entity(kind, key)
+                text = None if value is None else json.dumps(value)
+            changes.before[entry] = text
 
     def _touch_node(self, node: Node, changes: Changes, serving_before: dict[int, bool]) -> None:
         self._touch(changes, KIND_NODE, str(node.node_id))

@@ -311,59 +311,86 @@ def parse_header(value: Any) -> BlockHeader | None:
 def parse_logs(
     value: Any, from_block: int, to_block: int, addresses: Sequence[str]
 ) -> list[RawLog]:
-    """Validated logs, sorted by (block, log index)."""
+    """Validated logs, sorted by (block, log index). Anything not shaped like a log of the
+    range and contracts asked for is garbage (the provider's fault, not the contract's).
+
+    This runs for every log of a catch-up, so it checks each distinct string once (topics,
+    hashes, block numbers and addresses repeat across logs) and converts nothing twice.
+    """
     if not isinstance(value, list):
         raise TypeError("logs are not a list")
     wanted = {a.lower() for a in addresses}
-    # Block hashes, transaction hashes and topics repeat across logs: parse each once.
+    addresses_seen: dict[str, str] = {}
+    topics_seen: dict[str, str] = {}
     words: dict[str, bytes] = {}
     numbers: dict[str, int] = {}
-
-    def word(text: Any) -> bytes:
-        parsed = words.get(text)
-        if parsed is None:
-            parsed = words[text] = parse_data(text, 32)
-        return parsed
-
-    logs = []
     hashes: dict[int, bytes] = {}
-    seen: set[tuple[int, int]] = set()
+    logs = []
+    last_position = (-1, -1)
+    in_order = True
     for item in value:
-        if not isinstance(item, dict):
+        if type(item) is not dict:
             raise TypeError("a log is not an object")
-        address = item["address"]
-        if not isinstance(address, str) or address.lower() not in wanted:
-            raise ValueError(f"log from an address not asked for: {address!r}")
+        address_text = item["address"]
+        address = addresses_seen.get(address_text)
+        if address is None:
+            if not isinstance(address_text, str) or address_text.lower() not in wanted:
+                raise ValueError(f"log from an address not asked for: {address_text!r}")
+            address = addresses_seen[address_text] = address_text.lower()
         number_text = item["blockNumber"]
         number = numbers.get(number_text)
         if number is None:
             number = numbers[number_text] = parse_quantity(number_text)
             if not from_block <= number <= to_block:
                 raise ValueError(f"log of block {number} outside {from_block}..{to_block}")
-        block_hash = word(item["blockHash"])
+        hash_text = item["blockHash"]
+        block_hash = words.get(hash_text)
+        if block_hash is None:
+            block_hash = words[hash_text] = parse_data(hash_text, 32)
         if hashes.setdefault(number, block_hash) != block_hash:
             raise ValueError(f"two hashes for block {number}")
-        topics = item["topics"]
-        if not isinstance(topics, list) or len(topics) > 4:
+        raw_topics = item["topics"]
+        if type(raw_topics) is not list or len(raw_topics) > 4:
             raise ValueError("topics is not a list of at most 4")
+        topics = []
+        for text in raw_topics:
+            topic = topics_seen.get(text)
+            if topic is None:
+                parse_data(text, 32)
+                topic = topics_seen[text] = text.lower()
+            topics.append(topic)
         index = parse_quantity(item["logIndex"])
-        if (number, index) in seen:
-            raise ValueError(f"log {index} of block {number} twice")
-        seen.add((number, index))
+        position = (number, index)
+        if position <= last_position:
+            if position == last_position:
+                raise ValueError(f"log {index} of block {number} twice")
+            in_order = False
+        last_position = position
         removed = item.get("removed", False)
         if removed is not True and removed is not False:
             raise ValueError("removed is not a bool")
+        tx_text = item["transactionHash"]
+        tx_hash = words.get(tx_text)
+        if tx_hash is None:
+            tx_hash = words[tx_text] = parse_data(tx_text, 32)
+        data = item["data"]
+        if type(data) is not str or data[:2] != "0x":
+            raise ValueError("log data is not hex")
         logs.append(
             RawLog(
-                address=address.lower(),
-                topics=tuple(word(t) for t in topics),
-                data=parse_data(item["data"]),
-                block_number=number,
-                block_hash=block_hash,
-                transaction_hash=word(item["transactionHash"]),
-                log_index=index,
-                removed=removed,
+                address,
+                tuple(topics),
+                bytes.fromhex(data[2:]),
+                number,
+                block_hash,
+                tx_hash,
+                index,
+                removed,
             )
         )
-    logs.sort(key=lambda lg: (lg.block_number, lg.log_index))
+    if not in_order:
+        logs.sort(key=lambda lg: (lg.block_number, lg.log_index))
+        for earlier, later in zip(logs, logs[1:], strict=False):
+            if (earlier.block_number, earlier.log_index) == (later.block_number, later.log_index):
+                raise ValueError(f"log {later.log_index} of block {later.block_number} twice")
     return logs

@@ -5,7 +5,15 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sesh.events import EVENTS_BY_NAME, Event, RawLog, decode_log, encode_data, encode_topics
+from sesh.events import (
+    EVENTS_BY_NAME,
+    Event,
+    RawLog,
+    decode_log,
+    encode_data,
+    encode_topics,
+    topics_hex,
+)
 from tests.node.driver import NodeKeys
 
 OPERATOR = "0x" + "0a" * 20
@@ -21,7 +29,7 @@ def event(name: str, block: int, index: int = 0, fork: str = "", **args: Any) ->
     return decode_log(
         RawLog(
             address="0x" + "ab" * 20,
-            topics=tuple(encode_topics(spec, args)),
+            topics=topics_hex(encode_topics(spec, args)),
             data=encode_data(spec, args),
             block_number=block,
             block_hash=block_hash(block, fork),

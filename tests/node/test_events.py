@@ -16,13 +16,15 @@ from sesh.events import (
     encode_data,
     encode_topics,
     event_abi,
+    topics_hex,
 )
 
 
 def raw(topics, data, block=7, index=0) -> RawLog:
+    """A log with `topics` given as bytes (as the contract computes them)."""
     return RawLog(
         address="0x" + "ab" * 20,
-        topics=tuple(topics),
+        topics=topics_hex(t if isinstance(t, bytes) else bytes.fromhex(t[2:]) for t in topics),
         data=data,
         block_number=block,
         block_hash=b"\x01" * 32,
@@ -129,7 +131,7 @@ def test_decode__refuses_an_unknown_topic_and_an_anonymous_log():
 def test_decode__refuses_a_wrong_number_of_topics():
     good = log_of("NodeActivated", node_id=3)
     with pytest.raises(LogDecodeError, match="1 indexed fields but the log has 2"):
-        decode_log(raw([*good.topics, b"\x00" * 32], good.data))
+        decode_log(raw([*good.topics, "0x" + "00" * 32], good.data))
 
 
 def corrupt(name, mutate, **args):
