@@ -64,6 +64,7 @@ devnet: setup
 
 bench: setup
 	python bench/gas.py
+	python bench/bridge.py
 
 lint: setup
 	ruff check .

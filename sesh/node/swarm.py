@@ -481,6 +481,8 @@ class _Swarms:
         the available excess cannot save."""
         snapshot = self._by_size()
         count = len(snapshot)
+        if count == 0:
+            return
         rich_size = snapshot[STEALING_SWARM_UPPER_PERCENTILE * (count - 1) // 100][0]
         threshold = max(MIN_SWARM_SIZE, rich_size - 1)
         for size, poor in snapshot:
