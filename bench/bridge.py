@@ -21,8 +21,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from bench.common import environment, ratio, update_readme_section, write_results  # noqa: E402
-from sesh.devchain import DEVNET_CHAIN_ID, start_anvil  # noqa: E402
+from sesh.devchain import DEVNET_CHAIN_ID, find_anvil, start_anvil  # noqa: E402
 from sesh.node.chain import TOPICS0, ChainTracker, TrackerSettings  # noqa: E402
 from sesh.node.metrics import Metrics  # noqa: E402
 from sesh.node.rpc import RpcPool  # noqa: E402
@@ -244,7 +244,10 @@ def rows(c: dict, s: list[dict], lk: dict) -> list[str]:
 
 
 def main() -> None:
-    results = {"environment": environment(), "anvil": os.environ.get("ANVIL_VERSION", "")}
+    anvil_version = subprocess.run(
+        [find_anvil(), "--version"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[0]
+    results = {"environment": environment(), "anvil": anvil_version}
     results["catch_up"] = measure_catch_up()
     results["swarms"] = [measure_swarms(2_000), measure_swarms(10_000)]
     results["lookups"] = measure_lookups()
