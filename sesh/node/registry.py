@@ -309,9 +309,17 @@ class Registry:
         self._touch(changes, KIND_NODE, str(node.node_id))
         serving_before.setdefault(node.node_id, node.serving)
 
-    def _known(self, event: Event) -> Node | str:
+    def _known(self, event: Event, need: str | None = None, live: bool = False) -> Node | str:
+        """The event's node, or why the event does not apply to it: no such node, not in
+        the `need`ed status, or (`live`) already exited or cancelled."""
         node = self.nodes.get(event.args["node_id"])
-        return node if node is not None else f"no node {event.args['node_id']}"
+        if node is None:
+            return f"no node {event.args['node_id']}"
+        if need is not None and node.status != need:
+            return f"node {node.node_id} is {node.status}, not {need}"
+        if live and node.status in GONE:
+            return f"node {node.node_id} is already {node.status}"
+        return node
 
     # ----- the handlers: return None if applied, else why the event was ignored
 
@@ -380,22 +388,18 @@ class Registry:
         return None
 
     def _on_activated(self, event: Event, changes: Changes, serving: dict) -> str | None:
-        node = self._known(event)
+        node = self._known(event, need=OPEN)
         if isinstance(node, str):
             return node
-        if node.status != OPEN:
-            return f"node {node.node_id} is {node.status}, not open"
         self._touch_node(node, changes, serving)
         node.status = ACTIVE
         node.activated_block = event.block_number
         return None
 
     def _on_exit_requested(self, event: Event, changes: Changes, serving: dict) -> str | None:
-        node = self._known(event)
+        node = self._known(event, need=ACTIVE)
         if isinstance(node, str):
             return node
-        if node.status != ACTIVE:
-            return f"node {node.node_id} is {node.status}, not active"
         self._touch_node(node, changes, serving)
         node.status = EXITING
         node.exit_requested_block = event.block_number
@@ -403,11 +407,9 @@ class Registry:
         return None
 
     def _on_exited(self, event: Event, changes: Changes, serving: dict) -> str | None:
-        node = self._known(event)
+        node = self._known(event, live=True)
         if isinstance(node, str):
             return node
-        if node.status in GONE:
-            return f"node {node.node_id} is already {node.status}"
         reason = event.args["reason"]
         if reason not in EXIT_REASONS:
             log.warning("node %d exits with unknown reason code %d", node.node_id, reason)
@@ -420,11 +422,9 @@ class Registry:
         return None
 
     def _on_endpoint(self, event: Event, changes: Changes, serving: dict) -> str | None:
-        node = self._known(event)
+        node = self._known(event, live=True)
         if isinstance(node, str):
             return node
-        if node.status in GONE:
-            return f"node {node.node_id} is {node.status}"
         self._touch_node(node, changes, serving)
         node.endpoint = event.args["endpoint"]
         return None

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,8 +16,6 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-
-import pytest
 
 from sesh.devchain import free_port
 from sesh.node.swarm import closest_swarm, swarm_space
@@ -170,16 +169,21 @@ def test_process__serves_the_registry_over_http_and_stops_cleanly_on_sigterm(
             node.wait()
 
 
-def test_process__refuses_a_bad_configuration_with_a_one_line_error(tmp_path):
-    config = tmp_path / "node.toml"
-    config.write_text("[chain]\nproviders = []\n[contracts]\n[node]\n")
-    result = subprocess.run(
+def run_to_the_end(config: Path) -> subprocess.CompletedProcess:
+    """`sesh node run` expected to stop by itself (on an error)."""
+    return subprocess.run(
         [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_process__refuses_a_bad_configuration_with_a_one_line_error(tmp_path):
+    config = tmp_path / "node.toml"
+    config.write_text("[chain]\nproviders = []\n[contracts]\n[node]\n")
+    result = run_to_the_end(config)
     assert result.returncode == 1
     assert "Error:" in result.stderr and "chain.providers" in result.stderr
     assert "Traceback" not in result.stderr
@@ -254,22 +258,12 @@ def test_process__sigkill_at_random_points_of_a_catch_up_ends_with_the_clean_reg
     assert dump_of(db) == clean
 
 
-@pytest.mark.parametrize("bad", ["listen"])
-def test_process__a_taken_port_is_a_one_line_error(tmp_path, anvil, driver, bad):
-    import socket
-
+def test_process__a_taken_port_is_a_one_line_error(tmp_path, anvil, driver):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        config = write_config(tmp_path / "node.toml", anvil.url, driver, port)
-        result = subprocess.run(
-            [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(config)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_to_the_end(write_config(tmp_path / "node.toml", anvil.url, driver, port))
     assert result.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
