@@ -4,6 +4,7 @@ connection, stalls, answers HTTP 500, answers garbage, or reports a head far beh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import aiohttp
@@ -23,6 +24,8 @@ class FaultyProxy:
         self.misbehaved = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
+        # Set on exit, so stalled requests end at once instead of holding the shutdown.
+        self._released = asyncio.Event()
         self.url = ""
 
     async def __aenter__(self) -> FaultyProxy:
@@ -39,6 +42,7 @@ class FaultyProxy:
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._session and self._runner
+        self._released.set()
         await self._session.close()
         await self._runner.cleanup()
 
@@ -61,8 +65,9 @@ class FaultyProxy:
             request.transport.close()
             return web.Response()
         if self.mode == "stall":
-            await asyncio.sleep(30)
-            return web.json_response(await self.forward(body))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._released.wait(), 30)
+            return web.Response(status=503, text="stalled")
         if self.mode == "error":
             return web.Response(status=500, text="upstream exploded")
         if self.mode == "garbage":
