@@ -162,18 +162,20 @@ class ChainTracker:
             try:
                 logs = await self.pool.get_logs(first, last, self.contracts, TOPICS0)
             except RpcError as exc:
-                # Providers cap the range or the result count: halve and retry.
+                # Providers cap the block range or the result count: halve and retry, and
+                # leave a provider that refuses even a single block.
                 if last > first:
                     self._range = max(1, (last - first + 1) // 2)
                     log.info(
-                        "eth_getLogs refused %d..%d (%s): range now %d",
+                        "eth_getLogs %d..%d refused (%s): range now %d",
                         first,
                         last,
                         exc,
                         self._range,
                     )
-                    continue
-                raise
+                else:
+                    self.pool.fail_over(f"eth_getLogs of block {first} refused: {exc}")
+                continue
             after = await self.pool.header(last)
             if after is None or after.hash != before.hash:
                 raise ChainMoved(f"block {last} changed while its logs were read")
@@ -181,6 +183,8 @@ class ChainTracker:
                 parent = await self.pool.header(first - 1)
                 if parent is None or parent.hash != parent_hash:
                     raise ChainMoved(f"block {first - 1} is no longer the one applied")
+            # Grow back towards the configured range after a refusal.
+            self._range = min(self.settings.max_block_range, self._range * 2)
             return _Range(first=first, last=last, last_hash=after.hash, logs=logs)
 
     # ----- applying a range

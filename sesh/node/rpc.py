@@ -210,6 +210,16 @@ class RpcPool:
         self.metrics.set("sesh_bridge_chain_head", best.head)
         return best.head  # type: ignore[return-value]
 
+    def fail_over(self, reason: str) -> None:
+        """Leave the current provider for the next usable one (if there is another)."""
+        current = self.providers[self.current]
+        current.last_error = reason
+        for step in range(1, len(self.providers)):
+            index = (self.current + step) % len(self.providers)
+            if self.providers[index].chain_ok:
+                self._switch_to(index, reason)
+                return
+
     def _switch_to(self, index: int, reason: str) -> None:
         if index == self.current:
             return
@@ -230,8 +240,18 @@ class RpcPool:
 
     # ----- calls with failover
 
-    async def call(self, method: str, params: list[Any], parse: Callable[[Any], T]) -> T:
-        """`method` on the current provider, failing over through every usable provider."""
+    async def call(
+        self,
+        method: str,
+        params: list[Any],
+        parse: Callable[[Any], T],
+        return_error_answers: bool = False,
+    ) -> T:
+        """`method` on the current provider, failing over through every usable provider.
+
+        With `return_error_answers`, a JSON-RPC error answer is raised to the caller
+        (`RpcError`) instead of failing over: for calls whose errors mean "ask for less",
+        such as `eth_getLogs` over too many blocks."""
         if not any(p.chain_ok for p in self.providers):
             await self.check_chain_ids()
         order = [(self.current + i) % len(self.providers) for i in range(len(self.providers))]
@@ -243,6 +263,11 @@ class RpcPool:
                 self._switch_to(index, f"{self.providers[self.current].last_error}")
             try:
                 result = await self.call_one(provider, method, params, parse)
+            except RpcError:
+                if return_error_answers:
+                    raise
+                provider.failures += 1
+                continue
             except ProviderError as exc:
                 provider.failures += 1
                 provider.last_error = str(exc)
@@ -275,7 +300,7 @@ class RpcPool:
         def parse(result: Any) -> list[RawLog]:
             return parse_logs(result, from_block, to_block, addresses)
 
-        return await self.call("eth_getLogs", params, parse)
+        return await self.call("eth_getLogs", params, parse, return_error_answers=True)
 
 
 # ----- validation of answers: raise ValueError/TypeError/KeyError on anything unexpected

@@ -10,7 +10,9 @@ import json
 import aiohttp
 from aiohttp import web
 
-MODES = ("pass", "drop", "stall", "error", "garbage", "garbage-logs", "lag")
+MODES = ("pass", "drop", "stall", "error", "garbage", "garbage-logs", "lag", "range-limit")
+# The most blocks one eth_getLogs may span in "range-limit" mode.
+RANGE_LIMIT = 2
 
 
 class FaultyProxy:
@@ -22,6 +24,7 @@ class FaultyProxy:
         self.after = after
         self.requests = 0
         self.misbehaved = 0
+        self.refused_ranges = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         # Set on exit, so stalled requests end at once instead of holding the shutdown.
@@ -74,6 +77,17 @@ class FaultyProxy:
             return web.Response(
                 status=200, text="<html>definitely not json", content_type="text/html"
             )
+        if self.mode == "range-limit" and call["method"] == "eth_getLogs":
+            span = int(call["params"][0]["toBlock"], 16) - int(call["params"][0]["fromBlock"], 16)
+            if span + 1 > RANGE_LIMIT:
+                self.refused_ranges += 1
+                return web.json_response(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": call["id"],
+                        "error": {"code": -32005, "message": f"range over {RANGE_LIMIT} blocks"},
+                    }
+                )
         answer = await self.forward(body)
         if self.mode == "garbage-logs" and call["method"] == "eth_getLogs":
             answer["result"] = [{"address": 42, "topics": "nope"}]

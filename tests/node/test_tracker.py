@@ -253,3 +253,23 @@ def test_failover__a_misbehaving_provider_is_left_and_the_sync_carries_on(
     assert tracker.metrics.get("sesh_bridge_provider_failovers_total") >= 1
     assert tracker.pool.current == 1
     assert tracker.store.dump() == clean_sync_state(make_tracker, anvil.url)
+
+
+def test_range_limit__a_provider_refusing_large_ranges_gets_smaller_ones_without_failover(
+    driver, make_tracker, anvil
+):
+    populate(driver, nodes=20)
+
+    async def scenario():
+        async with FaultyProxy(anvil.url, "range-limit") as limited:
+            tracker = make_tracker(
+                [limited.url, anvil.url], confirmations=CONFIRMATIONS, max_block_range=64
+            )
+            await sync(tracker)
+            return tracker, limited
+
+    tracker, limited = asyncio.run(scenario())
+    assert limited.refused_ranges >= 1, "the provider refused at least one range"
+    assert tracker.metrics.get("sesh_bridge_provider_failovers_total") == 0
+    assert tracker.pool.current == 0
+    assert tracker.store.dump() == clean_sync_state(make_tracker, anvil.url)
