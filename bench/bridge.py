@@ -262,7 +262,7 @@ Mix: {mix}.
 |---|---:|---:|---:|---|
 """
     table += "\n".join(rows(c, s, lk)) + "\n"
-    update_readme_section("bridge", "## Node bridge (`bench/bridge.py`)\n\n" + table)
+    update_readme_section("bridge", table)
     print(table)
     print(f"written {path}")
 
