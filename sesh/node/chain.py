@@ -6,9 +6,10 @@ logs of bounded block ranges up to `head - confirmations` and applies each range
 its blocks' events, their hashes and the new checkpoint — in one SQLite transaction.
 
 A range is applied only if the chain did not move under it: the hash of its last block
-is read before and after the logs, and the checkpoint block is re-read after them; any
-difference means a reorg is under way, and the round starts again. The next range is
-downloaded while the current one is applied.
+is read before and after the logs (unchanged, so none of its ancestors changed), and the
+block before the range still has the hash applied; any difference means a reorg is under
+way, and the round starts again. The next range is downloaded while the current one is
+applied.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from sesh.node.store import Checkpoint, Store
 
 log = logging.getLogger("sesh.node.chain")
 TOPICS0 = tuple(e.topic0 for e in ALL_EVENTS)
+
+
+async def _none() -> None:
+    return None
 
 
 class ChainMoved(Exception):
@@ -152,13 +157,19 @@ class ChainTracker:
 
     async def _fetch(self, first: int, target: int, parent_hash: bytes | None) -> _Range:
         """The logs of `first..last` (at most one range, up to `target`), read while the
-        chain stayed put: `last` had the same hash before and after, and block `first - 1`
-        still has `parent_hash` (the last block applied, or about to be) after them."""
+        chain stood still: block `last` has the same hash before and after the logs (so
+        none of its ancestors changed either), and block `first - 1` had `parent_hash`
+        (the last block applied, or about to be) before them."""
         while True:
             last = min(target, first + self._range - 1)
-            before = await self.pool.header(last)
+            before, parent = await asyncio.gather(
+                self.pool.header(last),
+                self.pool.header(first - 1) if parent_hash is not None else _none(),
+            )
             if before is None:
                 raise ChainMoved(f"block {last} is gone")
+            if parent_hash is not None and (parent is None or parent.hash != parent_hash):
+                raise ChainMoved(f"block {first - 1} is no longer the one applied")
             try:
                 logs = await self.pool.get_logs(first, last, self.contracts, TOPICS0)
             except RpcError as exc:
@@ -179,10 +190,6 @@ class ChainTracker:
             after = await self.pool.header(last)
             if after is None or after.hash != before.hash:
                 raise ChainMoved(f"block {last} changed while its logs were read")
-            if parent_hash is not None:
-                parent = await self.pool.header(first - 1)
-                if parent is None or parent.hash != parent_hash:
-                    raise ChainMoved(f"block {first - 1} is no longer the one applied")
             # Grow back towards the configured range after a refusal.
             self._range = min(self.settings.max_block_range, self._range * 2)
             return _Range(first=first, last=last, last_hash=after.hash, logs=logs)
