@@ -8,7 +8,10 @@ token amounts are decimal strings: JSON numbers lose precision past 2**53 in mos
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +47,7 @@ def node_json(node: Node, swarm_id: int | None) -> dict[str, Any]:
     }
 
 
-def swarm_json(registry: Registry, swarm_id: int, node_swarm: dict[int, int]) -> dict[str, Any]:
+def swarm_json(registry: Registry, swarm_id: int) -> dict[str, Any]:
     return {
         "swarm_id": str(swarm_id),
         "swarm_id_hex": f"{swarm_id:016x}",
@@ -57,6 +60,17 @@ def swarm_json(registry: Registry, swarm_id: int, node_swarm: dict[int, int]) ->
             for n in registry.swarms[swarm_id]
         ],
     }
+
+
+def _locked(handler: Callable[[Any, web.Request], web.Response]) -> Any:
+    """Run a handler under the tracker's lock: never while a range is being applied."""
+
+    @functools.wraps(handler)
+    async def locked(self: Any, request: web.Request) -> web.Response:
+        async with self.tracker.lock:
+            return handler(self, request)
+
+    return locked
 
 
 def error(status: int, message: str) -> web.Response:
@@ -86,14 +100,11 @@ class RegistryApi:
         app.router.add_get("/pro/{pubkey}", self.pro)
         app.router.add_get("/metrics", self.metrics_text)
 
-    async def run(self, stop: Any) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
         """Nothing to do in the background: the routes are the whole component."""
 
-    async def info(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._info(request)
-
-    def _info(self, request: web.Request) -> web.Response:
+    @_locked
+    def info(self, request: web.Request) -> web.Response:
         tracker = self.tracker
         registry = tracker.registry
         own = registry.node_by_ed25519(self.own_ed25519) if self.own_ed25519 else None
@@ -116,11 +127,8 @@ class RegistryApi:
             }
         )
 
-    async def nodes(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._nodes(request)
-
-    def _nodes(self, request: web.Request) -> web.Response:
+    @_locked
+    def nodes(self, request: web.Request) -> web.Response:
         registry = self.tracker.registry
         status = request.query.get("status")
         node_swarm = registry.node_swarm()
@@ -131,27 +139,18 @@ class RegistryApi:
         ]
         return web.json_response({"synced_block": self.tracker.checkpoint.number, "nodes": listed})
 
-    async def swarms(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._swarms(request)
-
-    def _swarms(self, request: web.Request) -> web.Response:
+    @_locked
+    def swarms(self, request: web.Request) -> web.Response:
         registry = self.tracker.registry
-        node_swarm = registry.node_swarm()
         return web.json_response(
             {
                 "synced_block": self.tracker.checkpoint.number,
-                "swarms": [
-                    swarm_json(registry, sid, node_swarm) for sid in sorted(registry.swarms)
-                ],
+                "swarms": [swarm_json(registry, sid) for sid in sorted(registry.swarms)],
             }
         )
 
-    async def swarm(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._swarm(request)
-
-    def _swarm(self, request: web.Request) -> web.Response:
+    @_locked
+    def swarm(self, request: web.Request) -> web.Response:
         text = request.match_info["session_id"]
         try:
             key = parse_session_id(text)
@@ -161,16 +160,13 @@ class RegistryApi:
         swarm_id = registry.lookup().swarm_for_key(key)
         if swarm_id is None:
             return error(503, "no swarms yet (no active nodes synced)")
-        body = swarm_json(registry, swarm_id, {})
+        body = swarm_json(registry, swarm_id)
         body["session_id"] = text.lower()
         body["swarm_space"] = str(swarm_space(key))
         return web.json_response(body)
 
-    async def pro(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._pro(request)
-
-    def _pro(self, request: web.Request) -> web.Response:
+    @_locked
+    def pro(self, request: web.Request) -> web.Response:
         text = request.match_info["pubkey"].lower().removeprefix("0x")
         try:
             pubkey = bytes.fromhex(text)
@@ -188,11 +184,8 @@ class RegistryApi:
             }
         )
 
-    async def metrics_text(self, request: web.Request) -> web.Response:
-        async with self.tracker.lock:
-            return self._metrics_text(request)
-
-    def _metrics_text(self, request: web.Request) -> web.Response:
+    @_locked
+    def metrics_text(self, request: web.Request) -> web.Response:
         return web.Response(
             text=self.metrics.render(),
             content_type="text/plain",
