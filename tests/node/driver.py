@@ -22,7 +22,8 @@ from web3 import Web3
 from sesh.events import EVENTS_CONTRACT
 
 ROOT = Path(__file__).resolve().parents[2]
-MOCK_SOURCE = ROOT / "contracts" / "mocks" / f"{EVENTS_CONTRACT}.vy"
+# The contract that emits the events (sesh.events.EVENTS_CONTRACT), wherever it lives.
+MOCK_SOURCE = next((ROOT / "contracts").rglob(f"{EVENTS_CONTRACT}.vy"))
 BATCH = 100  # registrations per transaction (well inside the block gas limit)
 
 
