@@ -10,6 +10,7 @@ from sesh.events import (
     ALL_EVENTS,
     EVENTS_BY_NAME,
     EVENTS_CONTRACT,
+    PRO_EVENTS,
     LogDecodeError,
     RawLog,
     decode_log,
@@ -49,20 +50,31 @@ REGISTERED = dict(
 )
 
 
-def test_abi__matches_the_events_of_the_contract_that_emits_them(project):
-    contract_abi = [
+def contract_events(project, name):
+    return [
         entry.model_dump(mode="json", by_alias=True)
-        for entry in getattr(project, EVENTS_CONTRACT).contract_type.abi
+        for entry in getattr(project, name).contract_type.abi
         if entry.type == "event"
     ]
 
-    def canonical(entries):
-        return sorted(
-            (e["name"], tuple((i["name"], i["type"], i["indexed"]) for i in e["inputs"]))
-            for e in entries
-        )
 
-    assert canonical(contract_abi) == canonical(event_abi())
+def canonical(entries):
+    return sorted(
+        (e["name"], tuple((i["name"], i["type"], i["indexed"]) for i in e["inputs"]))
+        for e in entries
+    )
+
+
+def test_abi__matches_the_events_of_the_contract_that_emits_them(project):
+    assert canonical(contract_events(project, EVENTS_CONTRACT)) == canonical(event_abi())
+
+
+def test_abi__pro_events_are_those_of_session_pro(project):
+    if "SessionPro" not in project.contracts:
+        pytest.skip("SessionPro.vy is not in this tree yet")
+    pro_events = {e["name"] for e in event_abi(PRO_EVENTS)}
+    emitted = [e for e in contract_events(project, "SessionPro") if e["name"] in pro_events]
+    assert canonical(emitted) == canonical(event_abi(PRO_EVENTS))
 
 
 def test_abi__topic0_is_the_keccak_of_the_signature():
