@@ -66,6 +66,7 @@ bench: setup
 	python bench/gas.py
 	python bench/bls.py
 	python bench/products.py
+	python bench/bridge.py
 
 lint: setup
 	ruff check .
