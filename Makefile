@@ -68,6 +68,7 @@ bench: setup
 	python bench/products.py
 	python bench/staking.py
 	python bench/staking_stateful.py
+	python bench/bridge.py
 
 lint: setup
 	ruff check .

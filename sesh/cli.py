@@ -20,5 +20,13 @@ def main() -> None:
     """
 
 
+def _register_commands() -> None:
+    from sesh.commands.node import node
+
+    main.add_command(node)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,165 @@
+"""The composition root: builds every component of a bridge from its configuration, serves
+their routes on one aiohttp application, and runs their background tasks in a TaskGroup
+until SIGTERM/SIGINT.
+
+A component is any object with `setup_routes(app)` (its HTTP routes) and `async
+run(stop)` (its background work, returning when `stop` is set). Later parts (onion
+requests, message storage, network votes) add theirs in `build_components`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from sesh.node.api import RegistryApi
+from sesh.node.chain import ChainTracker, TrackerSettings
+from sesh.node.config import NodeConfig
+from sesh.node.metrics import Metrics
+from sesh.node.rpc import RpcPool
+from sesh.node.store import Identity, Store
+
+log = logging.getLogger("sesh.node")
+
+
+class Component(Protocol):
+    def setup_routes(self, app: web.Application) -> None: ...
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+@dataclass
+class Bridge:
+    """Everything one bridge runs, built from its configuration."""
+
+    config: NodeConfig
+    metrics: Metrics
+    store: Store
+    pool: RpcPool
+    tracker: ChainTracker
+    components: list[Any] = field(default_factory=list)
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=1 << 20)
+        for component in self.components:
+            component.setup_routes(app)
+        return app
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve and sync until `stop` is set, then shut down cleanly."""
+        runner = web.AppRunner(self.web_app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.node.listen_host, self.config.node.listen_port)
+        await self.pool.open()
+        try:
+            await site.start()
+            log.info(
+                "listening on %s:%d; syncing chain %d from block %d",
+                self.config.node.listen_host,
+                self.config.node.listen_port,
+                self.config.chain.chain_id,
+                self.tracker.checkpoint.number + 1,
+            )
+            async with asyncio.TaskGroup() as tasks:
+                for component in self.components:
+                    tasks.create_task(component.run(stop))
+        finally:
+            await runner.cleanup()
+            await self.pool.close()
+            self.tracker.close()
+            self.store.close()
+            log.info("stopped at block %d", self.tracker.checkpoint.number)
+
+
+class TrackerComponent:
+    """The chain tracker as a component: no routes, the sync loop in the background."""
+
+    def __init__(self, tracker: ChainTracker):
+        self.tracker = tracker
+
+    def setup_routes(self, app: web.Application) -> None:
+        """The registry's routes belong to RegistryApi."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.tracker.run(stop)
+
+
+def build_bridge(config: NodeConfig) -> Bridge:
+    metrics = Metrics()
+    identity = Identity(
+        chain_id=config.chain.chain_id,
+        contracts=tuple(a.lower() for a in config.contracts.addresses),
+        start_block=config.contracts.start_block,
+    )
+    store = Store(config.database_path, identity)
+    pool = RpcPool(
+        config.chain.providers,
+        chain_id=config.chain.chain_id,
+        metrics=metrics,
+        timeout=config.chain.request_timeout,
+        max_lag_blocks=config.chain.max_lag_blocks,
+    )
+    settings = TrackerSettings(
+        confirmations=config.chain.confirmations,
+        max_block_range=config.chain.max_block_range,
+        poll_interval=config.chain.poll_interval,
+        reorg_history_blocks=config.chain.reorg_history_blocks,
+    )
+    tracker = ChainTracker(pool, store, config.contracts.addresses, metrics, settings)
+    bridge = Bridge(config=config, metrics=metrics, store=store, pool=pool, tracker=tracker)
+    bridge.components = build_components(bridge)
+    return bridge
+
+
+def build_components(bridge: Bridge) -> list[Any]:
+    """Every component of the bridge, in start order."""
+    return [
+        TrackerComponent(bridge.tracker),
+        RegistryApi(
+            bridge.tracker,
+            bridge.metrics,
+            bridge.config.chain.chain_id,
+            bridge.config.node.ed25519_pubkey,
+        ),
+    ]
+
+
+async def run_until_signalled(bridge: Bridge) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await bridge.run(stop)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and exception)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
