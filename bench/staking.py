@@ -87,14 +87,21 @@ class Bench:
     def deploy(self) -> None:
         deploy = self.chain.deploy
         token_abi, token_code = compile_vyper("SessionToken.vy")
-        self.token, _ = deploy(self.deployer, token_abi, token_code, self.deployer.address, ZERO, ZERO)
+        self.token, _ = deploy(
+            self.deployer, token_abi, token_code, self.deployer.address, ZERO, ZERO
+        )
         pool_abi, pool_code = compile_vyper("RewardRatePool.vy")
         self.pool, _ = deploy(self.deployer, pool_abi, pool_code, self.token.address)
         verifier_abi, verifier_code = compile_vyper("BLSVerifier.vy")
         verifier, _ = deploy(self.deployer, verifier_abi, verifier_code)
         staking_abi, staking_code = compile_vyper("ServiceNodeStaking.vy")
         self.staking, self.deploy_gas = deploy(
-            self.deployer, staking_abi, staking_code, self.token.address, self.pool.address, verifier.address
+            self.deployer,
+            staking_abi,
+            staking_code,
+            self.token.address,
+            self.pool.address,
+            verifier.address,
         )
         call = self.chain.call
         call(self.deployer, self.pool.functions.set_beneficiary(self.staking.address))
@@ -108,10 +115,14 @@ class Bench:
         # One second per block, so activations never share a block (at most 20 may).
         self.rpc("anvil_setBlockTimestampInterval", [1])
 
-    def register(self, stake: int = REQUIREMENT, fee_bps: int = 1_000, name: str | None = None) -> int:
+    def register(
+        self, stake: int = REQUIREMENT, fee_bps: int = 1_000, name: str | None = None
+    ) -> int:
         index = len(self.keys) + 1
         keys = NodeKeys.from_seeds(index.to_bytes(8, "big") * 4, (index + 99).to_bytes(32, "big"))
-        args = keys.registration_args(self.w3.eth.chain_id, self.staking.address, self.operator.address)
+        args = keys.registration_args(
+            self.w3.eth.chain_id, self.staking.address, self.operator.address
+        )
         fn = self.staking.functions.register_node(*args, ENDPOINT, fee_bps, stake, [])
         gas = self.chain.call(self.operator, fn)
         if name:
@@ -124,9 +135,11 @@ class Bench:
         return [i for i in self.keys if self.staking.functions.node(i).call()[1] in (2, 3)]
 
     def signature(self, action: str, node_id: int, timestamp: int, non_signers: list[int]) -> bytes:
-        message = {"exit": bls.exit_message, "remove": bls.remove_message, "liquidate": bls.liquidate_message}[
-            action
-        ](self.w3.eth.chain_id, self.staking.address, node_id, timestamp)
+        message = {
+            "exit": bls.exit_message,
+            "remove": bls.remove_message,
+            "liquidate": bls.liquidate_message,
+        }[action](self.w3.eth.chain_id, self.staking.address, node_id, timestamp)
         signers = [self.keys[i].bls for i in self.active_ids() if i not in non_signers]
         return bls.aggregate_signatures([bls.sign(k, message) for k in signers]).to_eip2537()
 
@@ -144,8 +157,13 @@ class Bench:
         self.chain.call(self.keeper, self.staking.functions.distribute())
         self.chain.call(self.operator, self.staking.functions.claim(node_id))
         self.advance(DAY)
-        self.record(f"distribute_{suffix}", self.chain.call(self.keeper, self.staking.functions.distribute()))
-        self.record(f"claim_{suffix}", self.chain.call(self.operator, self.staking.functions.claim(node_id)))
+        self.record(
+            f"distribute_{suffix}",
+            self.chain.call(self.keeper, self.staking.functions.distribute()),
+        )
+        self.record(
+            f"claim_{suffix}", self.chain.call(self.operator, self.staking.functions.claim(node_id))
+        )
 
     def run(self, total_nodes: int) -> None:
         self.deploy()
@@ -170,11 +188,19 @@ class Bench:
         assert len(self.staking.functions.contributors(many).call()) == 10
         solo = self.register()
         for node_id in (solo, many):
-            self.record("request_exit", self.chain.call(self.operator, self.staking.functions.request_exit(node_id)))
+            self.record(
+                "request_exit",
+                self.chain.call(self.operator, self.staking.functions.request_exit(node_id)),
+            )
         self.advance(self.staking.functions.exit_delay().call())
         self.chain.call(self.keeper, self.staking.functions.distribute())
-        for node_id, name in ((solo, "finalize_exit_solo"), (many, "finalize_exit_10_contributors")):
-            self.record(name, self.chain.call(self.keeper, self.staking.functions.finalize_exit(node_id)))
+        for node_id, name in (
+            (solo, "finalize_exit_solo"),
+            (many, "finalize_exit_10_contributors"),
+        ):
+            self.record(
+                name, self.chain.call(self.keeper, self.staking.functions.finalize_exit(node_id))
+            )
 
         # Network signatures with 32+ active nodes: 0 and 10 non-signers.
         while len(self.active_ids()) < 40:
@@ -197,7 +223,10 @@ class Bench:
             self.register()
             active += 1
             if active % 250 == 0:
-                print(f"  {active}/{total_nodes} nodes active ({time.monotonic() - started:.0f} s)", flush=True)
+                print(
+                    f"  {active}/{total_nodes} nodes active ({time.monotonic() - started:.0f} s)",
+                    flush=True,
+                )
         self.distribute_and_claim(f"{total_nodes}_nodes", first)
 
 
@@ -207,13 +236,17 @@ def main() -> None:
     options = parser.parse_args()
     with start_anvil(accounts=10, balance_eth=10**9) as anvil:
         bench = Bench(Chain(anvil.url, TEST_MNEMONIC))
-        print(f"deploying and measuring on anvil (then {options.nodes} active nodes) ...", flush=True)
+        print(
+            f"deploying and measuring on anvil (then {options.nodes} active nodes) ...", flush=True
+        )
         bench.run(options.nodes)
 
     median = {name: int(statistics.median(values)) for name, values in bench.gas.items()}
     rows, results = [], {}
     for name, gas in median.items():
-        low, high = LIVE.get(name.replace(f"_{options.nodes}_nodes", "").replace("_11_nodes", ""), (None, None))
+        low, high = LIVE.get(
+            name.replace(f"_{options.nodes}_nodes", "").replace("_11_nodes", ""), (None, None)
+        )
         entry = {"gas": gas, "samples": len(bench.gas[name])}
         if low:
             entry.update(live_low=low, live_high=high, ratio_to_live_low=round(gas / low, 3))
@@ -246,7 +279,10 @@ def main() -> None:
         "done_when": bounds,
     }
     path = write_results("staking", data)
-    table = "| operation | ours | live Session | ours / live (low) |\n|---|---:|---:|---:|\n" + "\n".join(rows)
+    table = (
+        "| operation | ours | live Session | ours / live (low) |\n|---|---:|---:|---:|\n"
+        + "\n".join(rows)
+    )
     print(table)
     print(f"\n{n} vs 11 active nodes: distribute x{o1['distribute']}, claim x{o1['claim']}")
     for name, b in bounds.items():

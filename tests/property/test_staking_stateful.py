@@ -51,6 +51,9 @@ OTHERS = ["keeper", "attacker"]
 ACTORS = OPERATORS + DELEGATORS + OTHERS
 FUNDING = 400_000 * UNIT
 KEYS = [NodeKeys.from_seeds(bytes([i + 1]) * 32, (i + 7).to_bytes(32, "big")) for i in range(24)]
+# Enough nodes for every interaction (a third of non-signers, delegations, exits), few
+# enough that the invariants, which read every node after every step, stay fast.
+MAX_NODES = 12
 MESSAGES = {
     "exit": bls.exit_message,
     "remove": bls.remove_message,
@@ -145,6 +148,7 @@ class StakingMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ rules
 
+    @precondition(lambda self: len(self.model.nodes) < MAX_NODES)
     @rule(
         operator=operators,
         stake=st.sampled_from(["full"] * 3 + ["quarter", "half"] * 3 + ["below_quarter", "above"]),
@@ -445,11 +449,11 @@ class StakingMachine(RuleBasedStateMachine):
 
 TestStaking = StakingMachine.TestCase
 # Exits take 30 days and network votes need active nodes: give each run room to get there.
-# Under the audit profile: 80 runs of 100 steps (at least the 5,000 steps the audit asks
-# for, in about 8 minutes on one core: see bench/results/staking_stateful.json).
+# Under the audit profile: 60 runs of 100 steps (over the 5,000 steps the audit asks
+# for, in about 7 minutes on one core: see bench/results/staking_stateful.json).
 _profile = settings()
 TestStaking.settings = settings(
     _profile,
     stateful_step_count=max(_profile.stateful_step_count, 50),
-    max_examples=80 if _profile.max_examples >= 1_000 else _profile.max_examples,
+    max_examples=60 if _profile.max_examples >= 1_000 else _profile.max_examples,
 )

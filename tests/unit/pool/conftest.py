@@ -4,10 +4,9 @@ from sesh.economics import POOL_LAUNCH_BALANCE
 
 
 @pytest.fixture(scope="session")
-def token(project, deployer):
+def token(deploy_token):
     """The pool suite's own SESH, so its funding never shows in other suites' balances."""
-    zero = "0x0000000000000000000000000000000000000000"
-    return deployer.deploy(project.SessionToken, deployer, zero, zero)
+    return deploy_token()
 
 
 @pytest.fixture(scope="session")
