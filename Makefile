@@ -66,6 +66,8 @@ bench: setup
 	python bench/gas.py
 	python bench/bls.py
 	python bench/products.py
+	python bench/staking.py
+	python bench/staking_stateful.py
 	python bench/bridge.py
 
 lint: setup

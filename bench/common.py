@@ -6,36 +6,18 @@ import datetime as dt
 import json
 import platform
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from web3 import Web3
 
+from sesh.devchain import compile_vyper  # noqa: F401  (re-exported for the benches)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 README = ROOT / "bench" / "README.md"
 SOLC_JS = ROOT / "node_modules" / ".bin" / "solcjs"
-
-
-def compile_vyper(relative_path: str) -> tuple[list[dict], str]:
-    """ABI and deployment bytecode of `contracts/<relative_path>` with the venv's vyper."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vyper",
-            "-f",
-            "abi,bytecode",
-            str(ROOT / "contracts" / relative_path),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    ).stdout.splitlines()
-    return json.loads(out[0]), out[1].strip()
 
 
 def compile_solidity(

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,26 @@ NPM_ANVIL = REPO_ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 
 class DevchainError(RuntimeError):
     """anvil could not be found or started."""
+
+
+def compile_vyper(relative_path: str) -> tuple[list[dict], str]:
+    """ABI and deployment bytecode of `contracts/<relative_path>`, with the venv's vyper
+    (for the tools and tests that deploy with web3 rather than Ape)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vyper",
+            "-f",
+            "abi,bytecode",
+            str(REPO_ROOT / "contracts" / relative_path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    ).stdout.splitlines()
+    return json.loads(out[0]), out[1].strip()
 
 
 def find_anvil() -> str:

@@ -33,6 +33,18 @@ def attacker(accounts):
 
 
 @pytest.fixture(scope="session")
+def deploy_token(project, deployer):
+    """deploy_token(genesis=deployer): a fresh SESH, all 240M minted to `genesis`."""
+
+    def _deploy(genesis=None):
+        return deployer.deploy(
+            project.SessionToken, genesis or deployer, ZERO_ADDRESS, ZERO_ADDRESS
+        )
+
+    return _deploy
+
+
+@pytest.fixture(scope="session")
 def token(project, deployer):
     """SESH as deployed natively on Arbitrum: no L1 gateway."""
     return deployer.deploy(project.SessionToken, deployer, ZERO_ADDRESS, ZERO_ADDRESS)

@@ -1,0 +1,111 @@
+"""Speed of the staking stateful suite (titanoboa, native BLS precompiles).
+
+Runs `tests/property/test_staking_stateful.py`'s machine with the audit depth (100 steps
+per run) until at least `--steps` steps have run, invariants checked after every step,
+and records steps per second. The baseline in the same run is the token machine
+(`test_token_stateful.py`): the rate of a suite with no BLS and a small model.
+
+Writes bench/results/staking_stateful.json and the "staking-stateful" table of
+bench/README.md.
+
+    python bench/staking_stateful.py [--steps 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+from hypothesis.stateful import invariant, run_state_machine_as_test  # noqa: E402
+
+from bench.common import environment, update_readme_section, write_results  # noqa: E402
+from sesh.testing.boa_bls import native_bls_precompiles  # noqa: E402
+from tests.property.test_staking_stateful import StakingMachine  # noqa: E402
+from tests.property.test_token_stateful import TokenMachine  # noqa: E402
+
+
+def counting(machine_class):
+    """The machine, counting the steps it runs (invariants run after every step)."""
+
+    class Counted(machine_class):
+        steps = 0
+
+        @invariant()
+        def count_step(self):
+            type(self).steps += 1
+
+    Counted.__name__ = machine_class.__name__
+    return Counted
+
+
+def run(machine_class, target_steps: int, steps_per_run: int = 100) -> dict:
+    machine = counting(machine_class)
+    runs = 0
+    started = time.perf_counter()
+    while machine.steps < target_steps:
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=10,
+                stateful_step_count=steps_per_run,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                suppress_health_check=list(HealthCheck),
+                # A failure is for the test suite to shrink; here it only has to show.
+                phases=[Phase.generate],
+            ),
+        )
+        runs += 10
+        print(f"  {machine_class.__name__}: {machine.steps} steps", flush=True)
+    seconds = time.perf_counter() - started
+    return {
+        "steps": machine.steps,
+        "runs": runs,
+        "seconds": round(seconds, 1),
+        "steps_per_second": round(machine.steps / seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=5_000)
+    options = parser.parse_args()
+    with native_bls_precompiles():
+        staking = run(StakingMachine, options.steps)
+    token = run(TokenMachine, min(options.steps, 2_000))
+    ratio = round(staking["steps_per_second"] / token["steps_per_second"], 3)
+    data = {
+        **environment(),
+        "staking_machine": staking,
+        "token_machine_baseline": token,
+        "ratio_staking_to_token": ratio,
+        "target": "at least 5,000 steps with invariants after every step in under 10 minutes",
+        "met": staking["steps"] >= 5_000 and staking["seconds"] < 600,
+    }
+    path = write_results("staking_stateful", data)
+    table = (
+        "| machine | steps | seconds | steps/s |\n|---|---:|---:|---:|\n"
+        f"| staking (BLS, reference model) | {staking['steps']:,} | {staking['seconds']} "
+        f"| {staking['steps_per_second']} |\n"
+        f"| token (baseline) | {token['steps']:,} | {token['seconds']} "
+        f"| {token['steps_per_second']} |"
+    )
+    print(table)
+    update_readme_section(
+        "staking-stateful",
+        f"Stateful staking suite, measured {data['date']} (one core, titanoboa with the "
+        f"native EIP-2537 precompiles, 100 steps a run, invariants after every step; "
+        f"ratio to the token machine {ratio}):\n\n{table}",
+    )
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

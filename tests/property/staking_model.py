@@ -1,0 +1,373 @@
+"""A plain-Python reference model of ServiceNodeStaking (and the pool feeding it).
+
+Written from the specification (DESIGN §3–§4, docs/staking.md), not from the contract:
+it keeps per-node, per-contributor state as dictionaries, and predicts for every action
+whether it succeeds (with the contract's reason otherwise) and every amount it moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sesh.economics import DAY, releasable
+
+BPS = 10_000
+MAX_CONTRIBUTORS = 10
+WITHDRAW_DELAY = DAY
+MIN_EXIT_AGE = 2 * 3600
+SIGNATURE_EXPIRY = 600
+SMALL_CONTRIBUTOR_EXIT_AGE = 30 * DAY
+MIN_ACTIVATIONS_PER_BLOCK = 20
+
+OPEN, ACTIVE, EXITING, EXITED, CANCELLED = 1, 2, 3, 4, 5
+FINALIZED, NETWORK, REMOVED, LIQUIDATED, CANCELLED_REASON = 0, 1, 2, 3, 4
+
+
+class Refused(Exception):
+    """The action must revert with `reason`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise Refused(reason)
+
+
+@dataclass
+class Contribution:
+    stake: int = 0
+    reserved: int = 0
+    contributed_at: int = 0
+    claimed_rewards: int = 0
+    stake_claimed: bool = False
+
+
+@dataclass
+class Node:
+    node_id: int
+    operator: str
+    fee_bps: int
+    requirement: int
+    bls_key: bytes
+    status: int = OPEN
+    reason: int | None = None
+    delegators: list[str] = field(default_factory=list)
+    contributions: dict[str, Contribution] = field(default_factory=dict)
+    activated_at: int = 0
+    exit_requested_at: int = 0
+    unlock_time: int = 0
+    penalty_bps: int = 0
+    reward_start: int = 0
+    reward_end: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(c.stake for c in self.contributions.values())
+
+    @property
+    def unfilled_reserved(self) -> int:
+        return sum(
+            self.contributions[a].reserved
+            for a in self.delegators
+            if self.contributions[a].reserved and not self.contributions[a].stake
+        )
+
+    def public_room(self) -> tuple[int, int]:
+        left = self.requirement - self.total - self.unfilled_reserved
+        return left, MAX_CONTRIBUTORS - 1 - len(self.delegators)
+
+
+class StakingModel:
+    def __init__(self, requirement: int, pool_balance: int, pool_start: int, now: int):
+        self.requirement = requirement
+        self.exit_delay = 30 * DAY
+        self.penalty_bps = 20
+        self.paused = False
+        self.nodes: dict[int, Node] = {}
+        self.reward_per_node = 0
+        self.undistributed = 0
+        self.pool_start = pool_start
+        self.pool_balance = pool_balance
+        self.pool_released_days = 0
+        self.last_pool_day = (now - pool_start) // DAY
+        self.activation_block = -1
+        self.activations_in_block = 0
+        self.payouts: dict[str, int] = {}
+
+    # ------------------------------------------------------------- helpers
+
+    @property
+    def active(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.status in (ACTIVE, EXITING)]
+
+    def _pay(self, account: str, amount: int) -> None:
+        self.payouts[account] = self.payouts.get(account, 0) + amount
+
+    def distribute(self, now: int) -> None:
+        day = (now - self.pool_start) // DAY
+        if day <= self.last_pool_day:
+            return
+        self.last_pool_day = day
+        released = releasable(self.pool_balance, day - self.pool_released_days)
+        self.pool_released_days = day
+        self.pool_balance -= released
+        available = released + self.undistributed
+        active = len(self.active)
+        if active == 0:
+            self.undistributed = available
+            return
+        per_node = available // active
+        self.reward_per_node += per_node
+        self.undistributed = available - per_node * active
+
+    def _node(self, node_id: int) -> Node:
+        require(node_id in self.nodes, "staking: unknown node")
+        return self.nodes[node_id]
+
+    def _activate(self, node: Node, now: int) -> None:
+        limit = max(MIN_ACTIVATIONS_PER_BLOCK, len(self.active) * 2 // 100)
+        if self.activation_block == now:
+            require(self.activations_in_block < limit, "staking: block activation limit")
+            self.activations_in_block += 1
+        else:
+            self.activation_block, self.activations_in_block = now, 1
+        node.status = ACTIVE
+        node.activated_at = now
+        node.reward_start = self.reward_per_node
+
+    def _deactivate(self, node: Node, reason: int, unlock_time: int) -> None:
+        node.status = EXITED
+        node.reason = reason
+        node.reward_end = self.reward_per_node
+        node.unlock_time = unlock_time
+
+    # ------------------------------------------------------------- actions
+    # Each action mutates a copy-free model only after every check has passed.
+
+    def register(
+        self, operator: str, fee_bps: int, stake: int, reserved: list[tuple[str, int]],
+        bls_key: bytes, valid_pop: bool, now: int, node_id: int,
+    ) -> None:  # fmt: skip
+        require(not self.paused, "pausable: contract is paused")
+        requirement = self.requirement
+        require(fee_bps <= BPS, "staking: fee above 100 %")
+        require(stake * 4 >= requirement, "staking: operator stake < 25%")
+        require(stake <= requirement, "staking: stake above requirement")
+        seen = set()
+        for account, amount in reserved:
+            require(account != operator, "staking: reserved for operator")
+            require(amount != 0, "staking: empty reservation")
+            require(account not in seen, "staking: duplicate reservation")
+            seen.add(account)
+        total_reserved = sum(a for _, a in reserved)
+        require(stake + total_reserved <= requirement, "staking: reservations too large")
+        if len(reserved) + 1 == MAX_CONTRIBUTORS:
+            require(stake + total_reserved == requirement, "staking: reservations too small")
+        require(valid_pop, "staking: bad proof of possession")
+        self.distribute(now)
+        node = Node(node_id, operator, fee_bps, requirement, bls_key)
+        node.contributions[operator] = Contribution(stake=stake, contributed_at=now)
+        for account, amount in reserved:
+            node.delegators.append(account)
+            node.contributions[account] = Contribution(reserved=amount)
+        if stake == requirement:
+            limit = max(MIN_ACTIVATIONS_PER_BLOCK, len(self.active) * 2 // 100)
+            if self.activation_block == now:
+                require(self.activations_in_block < limit, "staking: block activation limit")
+        self.nodes[node_id] = node
+        if stake == requirement:
+            self._activate(node, now)
+
+    def contribute(self, node_id: int, account: str, amount: int, now: int) -> None:
+        node = self._node(node_id)
+        require(node.status == OPEN, "staking: node not open")
+        require(amount != 0, "staking: zero amount")
+        mine = node.contributions.get(account, Contribution())
+        public_left, slots_left = node.public_room()
+        new_delegator = False
+        if mine.reserved and not mine.stake:
+            require(amount >= mine.reserved, "staking: below reserved amount")
+            require(amount - mine.reserved <= public_left, "staking: above what is left")
+        elif mine.stake:
+            require(amount <= public_left, "staking: above what is left")
+        else:
+            require(slots_left != 0, "staking: no slot left")
+            require(amount >= -(-public_left // slots_left), "staking: below min contribution")
+            require(amount <= public_left, "staking: above what is left")
+            new_delegator = True
+        filling = node.total + amount == node.requirement
+        if filling:
+            limit = max(MIN_ACTIVATIONS_PER_BLOCK, len(self.active) * 2 // 100)
+            if self.activation_block == now:
+                require(self.activations_in_block < limit, "staking: block activation limit")
+        self.distribute(now)
+        if new_delegator:
+            node.delegators.append(account)
+        mine.stake += amount
+        mine.contributed_at = now
+        node.contributions[account] = mine
+        if filling:
+            self._activate(node, now)
+
+    def withdraw(self, node_id: int, account: str, now: int) -> int:
+        node = self._node(node_id)
+        require(node.status == OPEN, "staking: node not open")
+        require(account != node.operator, "staking: operator must cancel")
+        mine = node.contributions.get(account, Contribution())
+        require(mine.stake != 0, "staking: nothing contributed")
+        require(now >= mine.contributed_at + WITHDRAW_DELAY, "staking: withdrawal too early")
+        self.distribute(now)
+        amount = mine.stake
+        if mine.reserved:
+            node.contributions[account] = Contribution(reserved=mine.reserved)
+        else:
+            del node.contributions[account]
+            # The contract swaps the last delegator into the freed place.
+            index = node.delegators.index(account)
+            node.delegators[index] = node.delegators[-1]
+            node.delegators.pop()
+        self._pay(account, amount)
+        return amount
+
+    def cancel(self, node_id: int, caller: str, now: int) -> None:
+        node = self._node(node_id)
+        require(caller == node.operator, "staking: not the operator")
+        require(node.status == OPEN, "staking: node not open")
+        self.distribute(now)
+        node.status = CANCELLED
+        node.reason = CANCELLED_REASON
+        node.unlock_time = now
+
+    def request_exit(self, node_id: int, caller: str, now: int) -> None:
+        node = self._node(node_id)
+        require(node.status == ACTIVE, "staking: node not active")
+        if caller != node.operator:
+            stake = node.contributions.get(caller, Contribution()).stake
+            require(stake != 0, "staking: not a contributor")
+            if stake * 4 < node.total:
+                require(
+                    now >= node.activated_at + SMALL_CONTRIBUTOR_EXIT_AGE,
+                    "staking: stake < 25%: wait 30d",
+                )
+        self.distribute(now)
+        node.status = EXITING
+        node.exit_requested_at = now
+        node.unlock_time = now + self.exit_delay
+
+    def finalize_exit(self, node_id: int, now: int) -> None:
+        node = self._node(node_id)
+        require(node.status == EXITING, "staking: no exit requested")
+        require(now >= node.unlock_time, "staking: exit delay not over")
+        self.distribute(now)
+        self._deactivate(node, FINALIZED, now)
+
+    def check_network_signature(
+        self, node_id: int, timestamp: int, non_signers: list[int], signers_valid: bool, now: int
+    ) -> None:
+        require(timestamp <= now, "staking: signature from future")
+        require(now - timestamp <= SIGNATURE_EXPIRY, "staking: signature expired")
+        require(len(non_signers) * 3 <= len(self.active), "staking: too many non-signers")
+        previous = 0
+        for non_signer in non_signers:
+            require(non_signer > previous, "staking: non-signers not sorted")
+            previous = non_signer
+            require(
+                non_signer in self.nodes and self.nodes[non_signer].status in (ACTIVE, EXITING),
+                "staking: node not active",
+            )
+        require(signers_valid, "staking: bad network signature")
+
+    def network_exit(self, node_id, timestamp, non_signers, signers_valid, now) -> None:
+        node = self._node(node_id)
+        require(node.status == EXITING, "staking: no exit requested")
+        require(now >= node.activated_at + MIN_EXIT_AGE, "staking: node too young to exit")
+        self.distribute(now)
+        self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
+        self._deactivate(node, NETWORK, now)
+
+    def remove(self, node_id, timestamp, non_signers, signers_valid, now) -> None:
+        node = self._node(node_id)
+        require(node.status in (ACTIVE, EXITING), "staking: node not active")
+        self.distribute(now)
+        self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
+        self._deactivate(node, REMOVED, now + self.exit_delay)
+
+    def liquidate(self, node_id, timestamp, non_signers, signers_valid, now, caller) -> int:
+        node = self._node(node_id)
+        require(node.status in (ACTIVE, EXITING), "staking: node not active")
+        self.distribute(now)
+        self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
+        node.penalty_bps = self.penalty_bps
+        self._deactivate(node, LIQUIDATED, now)
+        penalty = sum(c.stake * node.penalty_bps // BPS for c in node.contributions.values())
+        to_caller = penalty * 3 // 20
+        self._pay(caller, to_caller)
+        self.pool_balance += penalty - to_caller
+        return penalty
+
+    # ------------------------------------------------------------- rewards
+
+    def accrued(self, node: Node) -> int:
+        if node.status in (ACTIVE, EXITING):
+            return self.reward_per_node - node.reward_start
+        if node.status == EXITED:
+            return node.reward_end - node.reward_start
+        return 0
+
+    def entitlement(self, node: Node, account: str) -> int:
+        accrued = self.accrued(node)
+        if accrued == 0:
+            return 0
+        after_fee = BPS - node.fee_bps
+
+        def share(delegator: str) -> int:
+            stake = node.contributions[delegator].stake
+            return accrued * after_fee * stake // (BPS * node.total)
+
+        if account == node.operator:
+            return accrued - sum(share(d) for d in node.delegators)
+        if account not in node.contributions:
+            return 0
+        return share(account)
+
+    def claimable(self, node_id: int, account: str, now: int) -> tuple[int, int]:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return 0, 0
+        mine = node.contributions.get(account, Contribution())
+        rewards = self.entitlement(node, account) - mine.claimed_rewards
+        stake = 0
+        if (
+            not mine.stake_claimed
+            and node.status in (EXITED, CANCELLED)
+            and now >= node.unlock_time
+        ):
+            stake = mine.stake - mine.stake * node.penalty_bps // BPS
+        return rewards, stake
+
+    def claim(self, node_id: int, account: str, now: int) -> tuple[int, int]:
+        self.distribute(now)
+        rewards, stake = self.claimable(node_id, account, now)
+        require(rewards or stake, "staking: nothing to claim")
+        node = self.nodes[node_id]
+        mine = node.contributions[account]
+        mine.claimed_rewards += rewards
+        if stake:
+            mine.stake_claimed = True
+        self._pay(account, rewards + stake)
+        return rewards, stake
+
+    # ------------------------------------------------------------- invariants
+
+    def owed(self, now: int) -> int:
+        """What the staking contract owes: unclaimed stakes, rewards and undistributed."""
+        total = self.undistributed
+        for node in self.nodes.values():
+            for account, mine in node.contributions.items():
+                total += self.entitlement(node, account) - mine.claimed_rewards
+                if not mine.stake_claimed:
+                    total += mine.stake - mine.stake * node.penalty_bps // BPS
+        return total

@@ -1,0 +1,115 @@
+"""Fixtures for the staking unit tests: the whole economics wired on anvil."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from sesh.crypto import bls
+from sesh.economics import POOL_LAUNCH_BALANCE
+from sesh.registration import NodeKeys
+from sesh.units import UNIT
+
+REQUIREMENT = 25_000 * UNIT
+MAX_UINT256 = 2**256 - 1
+TAGS = {"exit": bls.exit_message, "remove": bls.remove_message, "liquidate": bls.liquidate_message}
+
+
+@pytest.fixture(scope="session")
+def operator(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def delegator(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def second_delegator(accounts):
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def keeper(accounts):
+    """Anyone who submits network signatures, finalizes exits or distributes."""
+    return accounts[7]
+
+
+@pytest.fixture(scope="session")
+def token(deploy_token):
+    """The staking suite's own SESH, so its funding never shows in other suites' balances."""
+    return deploy_token()
+
+
+@pytest.fixture(scope="session")
+def verifier(project, deployer):
+    return deployer.deploy(project.BLSVerifier)
+
+
+@pytest.fixture(scope="session")
+def pool(project, token, deployer):
+    pool = deployer.deploy(project.RewardRatePool, token)
+    token.transfer(pool, POOL_LAUNCH_BALANCE, sender=deployer)
+    return pool
+
+
+@pytest.fixture(scope="session")
+def staking(project, token, pool, verifier, deployer, accounts):
+    staking = deployer.deploy(project.ServiceNodeStaking, token, pool, verifier)
+    pool.set_beneficiary(staking, sender=deployer)
+    for account in accounts[1:10]:
+        token.transfer(account, 1_000_000 * UNIT, sender=deployer)
+        token.approve(staking, MAX_UINT256, sender=account)
+    return staking
+
+
+@dataclass
+class RegisteredNode:
+    node_id: int
+    keys: NodeKeys
+    operator: object
+    receipt: object
+
+
+@pytest.fixture(scope="session")
+def node_keys():
+    """Deterministic node keys by index, generated once per session."""
+    cache: dict[int, NodeKeys] = {}
+
+    def _keys(index: int) -> NodeKeys:
+        if index not in cache:
+            seed = index.to_bytes(4, "big") * 8
+            cache[index] = NodeKeys.from_seeds(seed, (index + 1).to_bytes(32, "big"))
+        return cache[index]
+
+    return _keys
+
+
+@pytest.fixture(scope="session")
+def register(staking, chain, node_keys):
+    """register(operator, stake=REQUIREMENT, fee_bps=1_000, reserved=(), keys=None)."""
+    counter = iter(range(1, 10_000))
+
+    def _register(operator, stake=REQUIREMENT, fee_bps=1_000, reserved=(), keys=None, **kw):
+        keys = keys or node_keys(next(counter) + 100 * int(staking.node_count()))
+        args = keys.registration_args(chain.chain_id, staking.address, operator.address)
+        receipt = staking.register_node(
+            *args, "203.0.113.7:22021", fee_bps, stake, list(reserved), sender=operator, **kw
+        )
+        return RegisteredNode(int(receipt.return_value), keys, operator, receipt)
+
+    return _register
+
+
+@pytest.fixture(scope="session")
+def network_sign(staking, chain):
+    """network_sign(action, node_id, timestamp, signer_keys) -> aggregate signature bytes."""
+
+    def _sign(action, node_id, timestamp, signer_keys, chain_id=None, staking_address=None):
+        message = TAGS[action](
+            chain_id or chain.chain_id, staking_address or staking.address, node_id, timestamp
+        )
+        signatures = [bls.sign(k.bls, message) for k in signer_keys]
+        return bls.aggregate_signatures(signatures).to_eip2537()
+
+    return _sign
