@@ -97,4 +97,14 @@ def sign_permit(
     signature = account.sign_message(message)
     if signature is None:
         raise ValueError(f"account {account.address} refused to sign the permit")
-    return PermitSignature(deadline=deadline, v=signature.v, r=signature.r, s=signature.s)
+    return PermitSignature(
+        deadline=deadline, v=signature.v, r=_word(signature.r), s=_word(signature.s)
+    )
+
+
+def _word(value: bytes | int) -> bytes:
+    """r or s as the 32-byte big-endian word `bytes32` needs. Ape may hand them over
+    without their leading zero bytes (1 signature in 256), and a shorter `bytes32`
+    argument is padded on the right, which turns s into a different (invalid) number."""
+    number = value if isinstance(value, int) else int.from_bytes(bytes(value), "big")
+    return number.to_bytes(32, "big")
