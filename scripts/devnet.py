@@ -3,8 +3,9 @@
     make devnet                       # or: ape run devnet
     make devnet ARGS="--exit"         # deploy, print, stop
 
-Deploys with the same code as `ape run deploy` (sesh.deploy), prints the addresses and
-keeps the chain running until Ctrl-C.
+Deploys the whole suite with the same code as `ape run deploy all` (sesh.deploy_suite,
+configured by deploy/local.toml), prints every address and keeps the chain running until
+Ctrl-C. Later parts (service nodes, bridges) start after `deploy_devnet`.
 """
 
 import time
@@ -29,15 +30,17 @@ from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
     default=Path("deployments"),
     show_default=True,
 )
-def cli(port, exit_after, deployments_dir):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("deploy/local.toml"),
+    show_default=True,
+    help="Deployment configuration (feeds, prices, plans, roles).",
+)
+def cli(port, exit_after, deployments_dir, config_path):
     """Start a local Arbitrum-like chain and deploy the Session contracts on it."""
-    from ape import accounts, networks
     from rich.console import Console
-    from rich.table import Table
-
-    from sesh.deploy import Deployer, deploy_token
-    from sesh.deployments import Manifest
-    from sesh.units import format_sesh
 
     console = Console()
     log_path = Path(".cache/devnet-anvil.log")
@@ -53,34 +56,11 @@ def cli(port, exit_after, deployments_dir):
         ) from None
 
     try:
-        with networks.parse_network_choice(
-            "arbitrum:local:foundry", provider_settings={"host": anvil.url}
-        ):
-            # The chain is new: whatever an earlier devnet recorded is gone.
-            manifest = Manifest.load(DEVNET_CHAIN_ID, deployments_dir)
-            manifest.forget()
-            manifest.network = "arbitrum:local"
-            deployer_account = accounts.test_accounts[0]
-            deployer = Deployer(account=deployer_account, manifest=manifest, echo=console.print)
-            console.print("[bold]Deploying[/] with sesh.deploy (the code `ape run deploy` uses)")
-            token = deploy_token(deployer)
-
-            table = Table(title="Session devnet", show_lines=False)
-            table.add_column("what")
-            table.add_column("value", overflow="fold")
-            table.add_row("RPC", anvil.url)
-            table.add_row("chain id", str(DEVNET_CHAIN_ID))
-            table.add_row("SessionToken (SESH)", str(token.address))
-            table.add_row(
-                "deployer / genesis",
-                f"{deployer_account.address} ({format_sesh(token.balanceOf(deployer_account))})",
-            )
-            table.add_row("manifest", str(manifest.path))
-            console.print(table)
-            console.print(
-                "Test accounts use the mnemonic "
-                "'test test test test test test test test test test test junk'."
-            )
+        console.print(
+            f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy_suite, "
+            "the code of `ape run deploy all`"
+        )
+        deploy_devnet(anvil.url, deployments_dir, config_path, console)
         if exit_after:
             console.print("Done (--exit): stopping the chain.")
             return
@@ -92,3 +72,63 @@ def cli(port, exit_after, deployments_dir):
         console.print("\nStopping the devnet.")
     finally:
         anvil.stop()
+
+
+def deploy_devnet(url: str, deployments_dir: Path, config_path: Path, console) -> None:
+    """Deploy, wire and check the suite on the fresh chain at `url`, then print it."""
+    from ape import accounts, networks
+
+    from sesh.deploy import Deployer, DeployError
+    from sesh.deploy_config import ConfigError, load_config
+    from sesh.deploy_suite import SuiteDeployment
+    from sesh.deployments import Manifest
+
+    try:
+        config = load_config(config_path)
+        config.check_chain(DEVNET_CHAIN_ID)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    with networks.parse_network_choice("arbitrum:local:foundry", provider_settings={"host": url}):
+        # The chain is new: whatever an earlier devnet recorded is gone.
+        manifest = Manifest.load(DEVNET_CHAIN_ID, deployments_dir)
+        manifest.forget()
+        manifest.network = "arbitrum:devnet"
+        deployer_account = accounts.test_accounts[0]
+        deployer = Deployer(account=deployer_account, manifest=manifest, echo=console.print)
+        suite = SuiteDeployment(deployer, config)
+        try:
+            suite.run()
+        except DeployError as exc:
+            raise click.ClickException(str(exc)) from None
+        failed = [c for c in suite.check_wires() if c.required and not c.ok]
+        if failed:
+            raise click.ClickException(
+                "wiring check failed: " + "; ".join(f"{c.what}: {c.detail}" for c in failed)
+            )
+        console.print(devnet_table(url, manifest, deployer_account, suite))
+    console.print(
+        "Test accounts use the mnemonic "
+        "'test test test test test test test test test test test junk'; "
+        "the sesh CLI reaches this chain with --network arbitrum:devnet:node."
+    )
+
+
+def devnet_table(url: str, manifest, deployer_account, suite):
+    """The table `make devnet` prints: the RPC, then every contract of the manifest."""
+    from rich.table import Table
+
+    from sesh.deploy_suite import TOKEN
+    from sesh.units import format_sesh
+
+    table = Table(title="Session devnet", show_lines=False)
+    table.add_column("what")
+    table.add_column("value", overflow="fold")
+    table.add_row("RPC", url)
+    table.add_row("chain id", str(manifest.chain_id))
+    table.add_row("ape network", "arbitrum:devnet:node")
+    for name, entry in manifest.contracts.items():
+        table.add_row(name, entry.address)
+    held = suite.instances[TOKEN].balanceOf(deployer_account)
+    table.add_row("deployer", f"{deployer_account.address} ({format_sesh(held)})")
+    table.add_row("manifest", str(manifest.path))
+    return table
