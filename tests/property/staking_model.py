@@ -340,7 +340,11 @@ class StakingModel:
         mine = node.contributions.get(account, Contribution())
         rewards = self.entitlement(node, account) - mine.claimed_rewards
         stake = 0
-        if not mine.stake_claimed and node.status in (EXITED, CANCELLED) and now >= node.unlock_time:
+        if (
+            not mine.stake_claimed
+            and node.status in (EXITED, CANCELLED)
+            and now >= node.unlock_time
+        ):
             stake = mine.stake - mine.stake * node.penalty_bps // BPS
         return rewards, stake
 

@@ -130,7 +130,9 @@ class PoolMachine(RuleBasedStateMachine):
         assert self.pool.released_days() == self.model_released_days
         assert self.pool.total_released() == self.model_paid
         assert (
-            pool_balance + self.token.balanceOf(self.beneficiary) + self.token.balanceOf(self.genesis)
+            pool_balance
+            + self.token.balanceOf(self.beneficiary)
+            + self.token.balanceOf(self.genesis)
             == self.token.totalSupply()
         )
 

@@ -72,7 +72,9 @@ def test_release__within_the_first_day__pays_nothing(wired_pool, token, benefici
     assert wired_pool.released_days() == 0
 
 
-def test_release__after_one_day__pays_balance_times_one_minus_f(wired_pool, token, beneficiary, chain):
+def test_release__after_one_day__pays_balance_times_one_minus_f(
+    wired_pool, token, beneficiary, chain
+):
     _to_day(chain, wired_pool, 1)
     receipt = wired_pool.release(sender=beneficiary)
     expected = POOL_LAUNCH_BALANCE * (ONE - DAILY_FACTOR) // ONE
@@ -105,7 +107,9 @@ def test_release__twice_in_a_day__pays_once(wired_pool, token, beneficiary, chai
     assert token.balanceOf(beneficiary) == paid
 
 
-def test_release__after_a_year_in_one_call__pays_exactly_14_percent(wired_pool, token, beneficiary, chain):
+def test_release__after_a_year_in_one_call__pays_exactly_14_percent(
+    wired_pool, token, beneficiary, chain
+):
     _to_day(chain, wired_pool, 365)
     wired_pool.release(sender=beneficiary)
     paid = token.balanceOf(beneficiary)

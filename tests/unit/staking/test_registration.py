@@ -35,7 +35,9 @@ def test_register__solo_full_stake__activates_and_joins_the_aggregate_key(
 
 def test_register__logs_registered_then_contributed_then_activated(staking, register, operator):
     node = register(operator, fee_bps=250)
-    names = [log.event_name for log in node.receipt.events if log.contract_address == staking.address]
+    names = [
+        log.event_name for log in node.receipt.events if log.contract_address == staking.address
+    ]
     assert names[-3:] == ["NodeRegistered", "Contributed", "NodeActivated"]
     registered = node.receipt.events.filter(staking.NodeRegistered)[0]
     assert registered.node_id == node.node_id
@@ -67,7 +69,9 @@ def test_register__node_ids_count_up_from_one(staking, register, operator):
     assert staking.node_count() == 3
 
 
-def test_register__with_reservations__holds_the_slots(staking, register, operator, delegator, second_delegator):
+def test_register__with_reservations__holds_the_slots(
+    staking, register, operator, delegator, second_delegator
+):
     node = register(
         operator,
         stake=REQUIREMENT // 2,
@@ -80,10 +84,14 @@ def test_register__with_reservations__holds_the_slots(staking, register, operato
     assert staking.min_contribution(node.node_id) == -(-(REQUIREMENT // 8) // 7)
 
 
-def test_register__with_permit__needs_no_approve_transaction(staking, token, chain, node_keys, accounts, deployer):
+def test_register__with_permit__needs_no_approve_transaction(
+    staking, token, chain, node_keys, accounts, deployer
+):
     newcomer = accounts[8]
     token.approve(staking, 0, sender=newcomer)
-    permit = sign_permit(newcomer, token, staking.address, REQUIREMENT, chain.pending_timestamp + 600)
+    permit = sign_permit(
+        newcomer, token, staking.address, REQUIREMENT, chain.pending_timestamp + 600
+    )
     receipt = staking.register_node_with_permit(
         *_args(node_keys(500), chain, staking, newcomer), ENDPOINT, 0, REQUIREMENT, [],
         *permit.as_args(), sender=newcomer,
@@ -92,10 +100,14 @@ def test_register__with_permit__needs_no_approve_transaction(staking, token, cha
     assert token.allowance(newcomer, staking) == 0
 
 
-def test_register__with_a_front_run_permit__still_registers(staking, token, chain, node_keys, accounts, attacker):
+def test_register__with_a_front_run_permit__still_registers(
+    staking, token, chain, node_keys, accounts, attacker
+):
     newcomer = accounts[8]
     token.approve(staking, 0, sender=newcomer)
-    permit = sign_permit(newcomer, token, staking.address, REQUIREMENT, chain.pending_timestamp + 600)
+    permit = sign_permit(
+        newcomer, token, staking.address, REQUIREMENT, chain.pending_timestamp + 600
+    )
     token.permit(newcomer, staking, REQUIREMENT, *permit.as_args(), sender=attacker)
     receipt = staking.register_node_with_permit(
         *_args(node_keys(501), chain, staking, newcomer), ENDPOINT, 0, REQUIREMENT, [],
@@ -138,17 +150,26 @@ def test_register__bad_input__is_refused_and_moves_no_tokens(
         (lambda op, d, d2: [(op, 1000)], "staking: reserved for operator"),
         (lambda op, d, d2: [(d, 0)], "staking: empty reservation"),
         (lambda op, d, d2: [(d, 1000), (d2, 1000), (d, 1000)], "staking: duplicate reservation"),
-        (lambda op, d, d2: [(d, REQUIREMENT // 2), (d2, REQUIREMENT // 4 + 1)], "staking: reservations too large"),
+        (
+            lambda op, d, d2: [(d, REQUIREMENT // 2), (d2, REQUIREMENT // 4 + 1)],
+            "staking: reservations too large",
+        ),
     ],
 )
 def test_register__bad_reservations__are_refused(
     staking, register, operator, delegator, second_delegator, reserved, reason
 ):
     with ape.reverts(reason):
-        register(operator, stake=REQUIREMENT // 4, reserved=reserved(operator, delegator, second_delegator))
+        register(
+            operator,
+            stake=REQUIREMENT // 4,
+            reserved=reserved(operator, delegator, second_delegator),
+        )
 
 
-def test_register__nine_reservations_not_filling_the_stake__are_refused(staking, register, operator, accounts):
+def test_register__nine_reservations_not_filling_the_stake__are_refused(
+    staking, register, operator, accounts
+):
     # Every slot held, but the stake cannot be reached: the node could never activate.
     reserved = [(f"0x{i:040x}", 100) for i in range(1, 10)]
     with ape.reverts("staking: reservations too small"):
@@ -161,17 +182,23 @@ def test_register__proof_of_possession_for_another_operator__is_refused(
     """A rogue key or a copied registration: the proof binds the operator's address."""
     pubkey, sig, bls_key, pop = _args(node_keys(9), chain, staking, operator)
     with ape.reverts("staking: bad proof of possession"):
-        staking.register_node(pubkey, sig, bls_key, pop, ENDPOINT, 0, REQUIREMENT, [], sender=attacker)
+        staking.register_node(
+            pubkey, sig, bls_key, pop, ENDPOINT, 0, REQUIREMENT, [], sender=attacker
+        )
 
 
-def test_register__proof_of_possession_for_another_chain__is_refused(staking, chain, node_keys, operator):
+def test_register__proof_of_possession_for_another_chain__is_refused(
+    staking, chain, node_keys, operator
+):
     keys = node_keys(10)
     wrong = bls.prove_possession(
         keys.bls, chain.chain_id + 1, staking.address, operator.address, keys.ed25519_pubkey
     ).to_eip2537()
     pubkey, sig, bls_key, _ = _args(keys, chain, staking, operator)
     with ape.reverts("staking: bad proof of possession"):
-        staking.register_node(pubkey, sig, bls_key, wrong, ENDPOINT, 0, REQUIREMENT, [], sender=operator)
+        staking.register_node(
+            pubkey, sig, bls_key, wrong, ENDPOINT, 0, REQUIREMENT, [], sender=operator
+        )
 
 
 def test_register__rogue_aggregate_key_without_its_secret__is_refused(
@@ -182,11 +209,16 @@ def test_register__rogue_aggregate_key_without_its_secret__is_refused(
     chosen = node_keys(11)
     rogue = bls.PublicKey.from_eip2537(
         bls.aggregate_public_keys(
-            [chosen.bls_pubkey, bls.PublicKey.from_eip2537(_negate_g1(victim.keys.bls_pubkey.to_eip2537()))]
+            [
+                chosen.bls_pubkey,
+                bls.PublicKey.from_eip2537(_negate_g1(victim.keys.bls_pubkey.to_eip2537())),
+            ]
         ).to_eip2537()
     )
     # The attacker can only sign with the secret it knows (chosen), not rogue's.
-    message = bls.pop_message(chain.chain_id, staking.address, attacker.address, chosen.ed25519_pubkey, rogue)
+    message = bls.pop_message(
+        chain.chain_id, staking.address, attacker.address, chosen.ed25519_pubkey, rogue
+    )
     pop = bls.sign(chosen.bls, message, bls.DST_POP).to_eip2537()
     with ape.reverts("staking: bad proof of possession"):
         staking.register_node(
@@ -195,11 +227,15 @@ def test_register__rogue_aggregate_key_without_its_secret__is_refused(
         )  # fmt: skip
 
 
-def test_register__key_not_on_the_curve__is_refused_with_the_reason(staking, chain, node_keys, operator):
+def test_register__key_not_on_the_curve__is_refused_with_the_reason(
+    staking, chain, node_keys, operator
+):
     pubkey, sig, bls_key, pop = _args(node_keys(12), chain, staking, operator)
     broken = bls_key[:-1] + bytes([bls_key[-1] ^ 1])
     with ape.reverts("bls: public key is not on the curve"):
-        staking.register_node(pubkey, sig, broken, pop, ENDPOINT, 0, REQUIREMENT, [], sender=operator)
+        staking.register_node(
+            pubkey, sig, broken, pop, ENDPOINT, 0, REQUIREMENT, [], sender=operator
+        )
 
 
 def test_register__while_paused__is_refused_but_contributions_go_on(
