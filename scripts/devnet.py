@@ -15,6 +15,10 @@ import click
 
 from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
 
+# Test accounts 1-9 get this much SESH from the deployer, to stake and pay with.
+DEVNET_FUNDED_ACCOUNTS = 9
+DEVNET_ACCOUNT_SESH = 100_000
+
 
 @click.command()
 @click.option("--port", type=int, default=8545, show_default=True, help="anvil's JSON-RPC port.")
@@ -105,11 +109,28 @@ def deploy_devnet(url: str, deployments_dir: Path, config_path: Path, console) -
             raise click.ClickException(
                 "wiring check failed: " + "; ".join(f"{c.what}: {c.detail}" for c in failed)
             )
+        fund_test_accounts(suite, deployer_account, console)
         console.print(devnet_table(url, manifest, deployer_account, suite))
     console.print(
         "Test accounts use the mnemonic "
         "'test test test test test test test test test test test junk'; "
         "the sesh CLI reaches this chain with --network arbitrum:devnet:node."
+    )
+
+
+def fund_test_accounts(suite, deployer_account, console) -> None:
+    """Give test accounts 1-9 SESH to stake, delegate and pay with (devnet only)."""
+    from ape import accounts
+
+    from sesh.deploy_suite import TOKEN
+    from sesh.units import UNIT, format_sesh
+
+    token = suite.instances[TOKEN]
+    for account in list(accounts.test_accounts)[1 : DEVNET_FUNDED_ACCOUNTS + 1]:
+        token.transfer(account, DEVNET_ACCOUNT_SESH * UNIT, sender=deployer_account)
+    console.print(
+        f"Test accounts 1-{DEVNET_FUNDED_ACCOUNTS} hold "
+        f"{format_sesh(DEVNET_ACCOUNT_SESH * UNIT)} each."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from sesh.commands.common import Session, chain_command, console
+from sesh.contracts import Tx
 
 LOCAL_CHAIN_IDS = (31337, 412346)
 
@@ -34,11 +35,11 @@ def advance_time(network, account_alias, manifest_path, deployments_dir, days):
     session = Session(network, account_alias, manifest_path, deployments_dir)
     seconds = int(days * 86_400)
     chain.provider.web3.provider.make_request("evm_increaseTime", [seconds])
-    chain.mine()
+    chain.provider.web3.provider.make_request("evm_mine", [])
     refreshed = []
     for name, entry in session.suite.manifest.contracts.items():
         if entry.contract_type == "MockAggregator":
             feed = project.MockAggregator.at(entry.address)
-            feed.set_answer(feed.answer(), sender=session.account)
+            Tx(feed, "set_answer", (feed.answer(),), session.account).send()
             refreshed.append(name)
     console.print(f"advanced {seconds} s; refreshed {', '.join(refreshed) or 'no feeds'}")

@@ -29,11 +29,42 @@ class ContractError(Exception):
         self.reason = reason
 
 
+ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
+# Gas limit = the node's estimate plus a quarter.
+GAS_MARGIN_PERCENT = 125
+
+
+def decode_revert(data: Any) -> str | None:
+    """The reason string of `Error(string)` revert data, or None."""
+    from eth_abi import decode
+
+    if isinstance(data, str):
+        try:
+            data = bytes.fromhex(data.removeprefix("0x"))
+        except ValueError:
+            return None
+    if not isinstance(data, (bytes, bytearray)) or bytes(data[:4]) != ERROR_SELECTOR:
+        return None
+    try:
+        return decode(["string"], bytes(data[4:]))[0]
+    except Exception:  # malformed revert data: no reason to show
+        return None
+
+
 def reason_of(exc: Exception) -> str:
-    """The one-line reason of an Ape/web3 error: the revert string when there is one."""
-    message = getattr(exc, "revert_message", None) or getattr(exc, "message", None)
-    text = str(message or exc or type(exc).__name__)
-    return " ".join(text.split())
+    """The one-line reason of an Ape/web3 error: the contract's whole revert string
+    (Ape keeps only what follows the last colon, dropping "staking:")."""
+    for error in (exc, getattr(exc, "base_err", None)):
+        if error is None:
+            continue
+        reason = decode_revert(getattr(error, "data", None))
+        if reason:
+            return " ".join(reason.split())
+        message = getattr(error, "message", None)
+        if isinstance(message, str) and message.startswith("execution reverted: "):
+            return " ".join(message.removeprefix("execution reverted: ").split())
+    message = getattr(exc, "revert_message", None) or str(exc) or "reverted without a reason"
+    return " ".join(str(message).split())
 
 
 @contextmanager
@@ -58,30 +89,55 @@ class Tx:
     # Human lines printed with a dry run (amounts in SESH, what a permit covers ...).
     notes: list[str] = field(default_factory=list)
 
+    def data(self) -> bytes:
+        return bytes(getattr(self.contract, self.method).encode_input(*self.args))
+
     def describe(self) -> dict[str, str]:
         """The transaction as a dry run prints it."""
-        handler = getattr(self.contract, self.method)
-        txn = handler.as_transaction(*self.args, sender=self.sender)
         return {
             "from": str(self.sender.address),
             "to": f"{self.contract.address} ({self.contract.contract_type.name})",
             "call": f"{self.method}({', '.join(_show(a) for a in self.args)})",
-            "data": "0x" + bytes(txn.data).hex(),
+            "data": "0x" + self.data().hex(),
         }
 
-    def simulate(self) -> Any:
-        """The call's result, run against the current state without sending; raises
-        `ContractError` with the reason the transaction would revert with."""
-        handler = getattr(self.contract, self.method)
-        with reverts_as_errors():
-            return handler.call(*self.args, sender=self.sender)
+    def _call(self) -> dict[str, str]:
+        return {
+            "from": str(self.sender.address),
+            "to": str(self.contract.address),
+            "data": "0x" + self.data().hex(),
+        }
+
+    def simulate(self) -> bytes:
+        """Run the transaction against the current state without sending it (eth_call);
+        raises `ContractError` with the reason it would revert with."""
+        from ape import chain
+        from web3.exceptions import ContractLogicError as Web3Revert
+
+        try:
+            return bytes(chain.provider.web3.eth.call(self._call()))
+        except Web3Revert as exc:
+            raise ContractError(reason_of(exc)) from None
+
+    def gas_limit(self) -> int:
+        """The node's estimate plus a margin: estimates ignore the 63/64 rule of calls
+        that forward gas (the pool's release, token pulls) and can fall just short."""
+        from ape import chain
+        from web3.exceptions import ContractLogicError as Web3Revert
+
+        try:
+            estimate = chain.provider.web3.eth.estimate_gas(self._call())
+        except Web3Revert as exc:
+            raise ContractError(reason_of(exc)) from None
+        return estimate * GAS_MARGIN_PERCENT // 100
 
     def send(self) -> Any:
         """Send and wait for the receipt; raises `ContractError` on a revert."""
         self.simulate()
+        gas = self.gas_limit()
         handler = getattr(self.contract, self.method)
         with reverts_as_errors():
-            return handler(*self.args, sender=self.sender)
+            return handler(*self.args, sender=self.sender, gas=gas)
 
 
 def _show(value: Any) -> str:

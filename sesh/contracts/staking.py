@@ -115,9 +115,11 @@ class Staking:
 
     def nodes_of(self, account: Any, from_block: int = 0) -> list[int]:
         """Ids of the nodes `account` ever staked in (its `Contributed` events)."""
+        from ape import chain
+
         address = str(getattr(account, "address", account))
         logs = self.contract.Contributed.range(
-            from_block, None, search_topics={"contributor": address}
+            from_block, chain.blocks.height + 1, search_topics={"contributor": address}
         )
         return sorted({int(log.node_id) for log in logs})
 
