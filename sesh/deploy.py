@@ -126,6 +126,7 @@ class Deployer:
         from ape import chain
 
         txn.sender = self.account.address
+        txn.gas_limit = self._gas_limit(txn)
         txn = self.account.prepare_transaction(txn)
         signed = self.account.sign_transaction(txn)
         if signed is None:
@@ -139,6 +140,16 @@ class Deployer:
             with contextlib.suppress(Exception):
                 self._resume(key)
             raise
+
+    def _gas_limit(self, txn: Any) -> int:
+        """The node's estimate plus a quarter (estimates ignore the 63/64 rule of calls
+        that forward gas); a refusal here is the contract's revert reason."""
+        from ape import chain
+
+        call = {"from": str(self.account.address), "data": "0x" + bytes(txn.data).hex()}
+        if txn.receiver:
+            call["to"] = str(txn.receiver)
+        return chain.provider.web3.eth.estimate_gas(call) * 125 // 100
 
     def _resume(self, key: str) -> Any | None:
         """The receipt of a transaction a killed run sent for `key`, or None to send anew."""

@@ -257,7 +257,7 @@ class SuiteDeployment:
             key,
             title,
             lambda: str(pool.beneficiary()) == staking,
-            lambda: pool.set_beneficiary.as_transaction(staking),
+            lambda: pool.set_beneficiary.as_transaction(staking, sender=self.deployer.account),
         )
 
     def _treasury(self, key: str, title: str) -> None:
@@ -266,7 +266,7 @@ class SuiteDeployment:
             key,
             f"{title} {treasury}",
             lambda: str(pro.treasury()) == treasury,
-            lambda: pro.set_treasury.as_transaction(treasury),
+            lambda: pro.set_treasury.as_transaction(treasury, sender=self.deployer.account),
         )
 
     def _plan(self, plan: Any) -> Callable[[str, str], None]:
@@ -276,7 +276,9 @@ class SuiteDeployment:
                 key,
                 title,
                 lambda: tuple(pro.plans(plan.plan_id)) == (plan.duration, plan.usd_price),
-                lambda: pro.set_plan.as_transaction(plan.plan_id, plan.duration, plan.usd_price),
+                lambda: pro.set_plan.as_transaction(
+                    plan.plan_id, plan.duration, plan.usd_price, sender=self.deployer.account
+                ),
             )
 
         return run
@@ -307,7 +309,9 @@ class SuiteDeployment:
                 key,
                 f"{title} {token()}",
                 lambda: tuple(pro.pay_tokens(token()))[:2] == (feed(), heartbeat),
-                lambda: pro.set_pay_token.as_transaction(token(), feed(), heartbeat),
+                lambda: pro.set_pay_token.as_transaction(
+                    token(), feed(), heartbeat, sender=self.deployer.account
+                ),
             )
 
         return run
@@ -319,7 +323,9 @@ class SuiteDeployment:
                 key,
                 title,
                 lambda: bool(pro.is_payment_provider(provider)),
-                lambda: pro.set_payment_provider.as_transaction(provider, True),
+                lambda: pro.set_payment_provider.as_transaction(
+                    provider, True, sender=self.deployer.account
+                ),
             )
 
         return run
@@ -341,7 +347,12 @@ class SuiteDeployment:
                     f"{format_sesh(amount)} to the pool {pool.address} to fund it)"
                 )
                 return
-        self.deployer.step(key, title, funded, lambda: token.transfer.as_transaction(pool, amount))
+        self.deployer.step(
+            key,
+            title,
+            funded,
+            lambda: token.transfer.as_transaction(pool, amount, sender=self.deployer.account),
+        )
 
     # -------------------------------------------------------------- checks
 

@@ -9,13 +9,15 @@ import click
 
 from sesh.commands.common import console
 
-DEFAULT_KEYSTORE = Path("node-keys.json")
+# Outside any repository, so a key never ends up in a commit by accident.
+DEFAULT_KEYSTORE = Path("~/.sesh/node-keys.json")
 
 keystore_option = click.option(
     "--keystore",
     "keystore_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_KEYSTORE,
+    callback=lambda _ctx, _param, value: value.expanduser(),
     envvar="SESH_KEYSTORE",
     show_default=True,
     help="The node's encrypted keystore.",
@@ -46,7 +48,7 @@ def open_node_keys(path: Path):
 def keys() -> None:
     """A service node's keys: Ed25519 (its identity) and BLS (its network votes).
 
-    Example: sesh keys new --keystore node-keys.json
+    Example: sesh keys new
     """
 
 
@@ -58,7 +60,7 @@ def new(keystore_path: Path) -> None:
     The password comes from SESH_KEYSTORE_PASSWORD or is asked for twice. Secret keys are
     never printed; keep the file and its password safe.
 
-    Example: sesh keys new --keystore node-keys.json
+    Example: sesh keys new
     """
     from sesh.keystore import KeystoreError, create
     from sesh.registration import NodeKeys
@@ -76,7 +78,7 @@ def new(keystore_path: Path) -> None:
 def show(keystore_path: Path, check: bool) -> None:
     """Print a keystore's node id and BLS public key (no password needed).
 
-    Example: sesh keys show --keystore node-keys.json
+    Example: sesh keys show
     """
     from sesh.keystore import KeystoreError, public_keys
 

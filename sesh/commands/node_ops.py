@@ -66,7 +66,7 @@ def register(
     short (one transaction). A stake below the requirement leaves the node open for
     delegators; it activates when its stake is full.
 
-    Example: sesh node register --keystore node-keys.json --endpoint 203.0.113.7:22021
+    Example: sesh node register --endpoint 203.0.113.7:22021
     --fee 5 --stake 12500 --reserve 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC=5000
     """
     session = Session(network, account_alias, manifest_path, deployments_dir)
