@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 
-from sesh.devchain import DEVNET_CHAIN_ID, start_anvil
 from sesh.deployments import Manifest
+from sesh.devchain import DEVNET_CHAIN_ID, start_anvil
 from sesh.units import UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
