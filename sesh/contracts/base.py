@@ -67,6 +67,44 @@ def reason_of(exc: Exception) -> str:
     return " ".join(str(message).split())
 
 
+def view(contract: Any, method: str, *args: Any) -> Any:
+    """`contract.method(*args)`, a view that may revert (prices read from oracles): the
+    refusal is a `ContractError` with the contract's whole reason."""
+    from ape import chain
+    from ape.exceptions import ContractLogicError, VirtualMachineError
+    from web3.exceptions import ContractLogicError as Web3Revert
+
+    handler = getattr(contract, method)
+    try:
+        return handler(*args)
+    except (ContractLogicError, VirtualMachineError) as exc:
+        data = "0x" + bytes(handler.encode_input(*args)).hex()
+        try:
+            chain.provider.web3.eth.call({"to": str(contract.address), "data": data})
+        except Web3Revert as raw:
+            raise ContractError(reason_of(raw)) from None
+        raise ContractError(reason_of(exc)) from None
+
+
+def indexed_ids(contract: Any, event: str, from_block: int, topics: list[Any] | None = None):
+    """The first indexed argument (an id) of every `event` log of `contract` since
+    `from_block`; `topics` filter the next indexed arguments."""
+    from ape import chain
+    from eth_utils import keccak
+
+    [abi] = [e for e in contract.contract_type.events if e.name == event]
+    selector = "0x" + keccak(text=abi.selector).hex()
+    logs = chain.provider.web3.eth.get_logs(
+        {
+            "address": str(contract.address),
+            "fromBlock": from_block,
+            "toBlock": "latest",
+            "topics": [selector, None, *(topics or [])],
+        }
+    )
+    return sorted({int.from_bytes(bytes(log["topics"][1]), "big") for log in logs})
+
+
 @contextmanager
 def reverts_as_errors() -> Iterator[None]:
     """Turn a revert (of a call, an estimate or a transaction) into `ContractError`."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sesh import names as rules
-from sesh.contracts.base import ContractError, Tx, reverts_as_errors
+from sesh.contracts.base import ContractError, Tx, view
 from sesh.contracts.token import Token
 from sesh.units import format_sesh, from_units, to_units
 
@@ -69,12 +69,12 @@ class Names:
         return str(self.contract.ownerOf(rules.token_id(name)))
 
     def register_price(self, name: str, duration: int) -> Decimal:
-        with reverts_as_errors():
-            return from_units(int(self.contract.register_price(self.normalize(name), duration)))
+        return from_units(
+            int(view(self.contract, "register_price", self.normalize(name), duration))
+        )
 
     def renew_price(self, name: str, duration: int) -> Decimal:
-        with reverts_as_errors():
-            return from_units(int(self.contract.renew_price(self.normalize(name), duration)))
+        return from_units(int(view(self.contract, "renew_price", self.normalize(name), duration)))
 
     def resolve(self, name: str) -> bytes:
         return bytes(self.contract.resolve(self.normalize(name)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sesh.contracts.base import ContractError, Tx, reverts_as_errors
+from sesh.contracts.base import ContractError, Tx, indexed_ids, view
 from sesh.contracts.token import Token
 from sesh.units import format_sesh
 
@@ -40,11 +40,8 @@ class Pro:
 
     def plans(self, from_block: int = 0) -> list[Plan]:
         """The plans on offer now (from the `PlanUpdated` history, checked on chain)."""
-        ids = sorted(
-            {int(log.plan_id) for log in self.contract.PlanUpdated.range(from_block, None)}
-        )
         plans = []
-        for plan_id in ids:
+        for plan_id in indexed_ids(self.contract, "PlanUpdated", from_block):
             duration, usd_price = self.contract.plans(plan_id)
             if duration:
                 plans.append(Plan(plan_id, int(duration), int(usd_price)))
@@ -53,8 +50,7 @@ class Pro:
     def quote(self, plan_id: int, pay_token: str | None = None) -> int:
         """Units of `pay_token` (SESH by default) the plan costs now."""
         self._require_plan(plan_id)
-        with reverts_as_errors():
-            return int(self.contract.quote(plan_id, pay_token or self.token.address))
+        return int(view(self.contract, "quote", plan_id, pay_token or self.token.address))
 
     def expiry(self, pro_key: bytes) -> int:
         return int(self.contract.pro_expiry(pro_key))

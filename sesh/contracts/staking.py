@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from sesh.contracts.base import ContractError, Tx
+from sesh.contracts.base import ContractError, Tx, indexed_ids
 from sesh.contracts.token import Token
 from sesh.registration import NodeKeys
 from sesh.units import format_sesh, from_units, to_units
@@ -115,13 +115,9 @@ class Staking:
 
     def nodes_of(self, account: Any, from_block: int = 0) -> list[int]:
         """Ids of the nodes `account` ever staked in (its `Contributed` events)."""
-        from ape import chain
-
         address = str(getattr(account, "address", account))
-        logs = self.contract.Contributed.range(
-            from_block, chain.blocks.height + 1, search_topics={"contributor": address}
-        )
-        return sorted({int(log.node_id) for log in logs})
+        topic = "0x" + bytes(12).hex() + address[2:].lower()
+        return indexed_ids(self.contract, "Contributed", from_block, [topic])
 
     # ---------------------------------------------------------- transactions
 
