@@ -178,6 +178,18 @@ class Tx:
             return handler(*self.args, sender=self.sender, gas=gas)
 
 
+class Wrapper:
+    """A typed wrapper over one deployed contract that takes payments in SESH."""
+
+    def __init__(self, contract: Any, token: Any):
+        self.contract = contract
+        self.token = token
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         data = bytes(value)

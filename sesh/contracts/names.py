@@ -8,8 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sesh import names as rules
-from sesh.contracts.base import ContractError, Tx, view
-from sesh.contracts.token import Token
+from sesh.contracts.base import ContractError, Tx, Wrapper, view
 from sesh.units import format_sesh, from_units, to_units
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -39,14 +38,8 @@ def parse_session_id(text: str) -> bytes:
         raise ContractError(f"not a Session ID (hex): {text}") from None
 
 
-class Names:
-    def __init__(self, contract: Any, token: Token):
-        self.contract = contract
-        self.token = token
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+class Names(Wrapper):
+    """SessionNameService: names checked and lowercased before asking the chain."""
 
     @staticmethod
     def normalize(name: str) -> str:

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from sesh.contracts.base import Wrapper
 from sesh.units import from_units
 
 
-class RewardPool:
-    def __init__(self, contract: Any, token: Any):
-        self.contract = contract
-        self.token = token
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+class RewardPool(Wrapper):
+    """RewardRatePool; `token` is the SESH contract it holds."""
 
     def balance(self) -> Decimal:
         return from_units(int(self.token.balanceOf(self.contract)))

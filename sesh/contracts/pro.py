@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sesh.contracts.base import ContractError, Tx, indexed_ids, view
-from sesh.contracts.token import Token
+from sesh.contracts.base import ContractError, Tx, Wrapper, indexed_ids, view
 from sesh.units import format_sesh
 
 
@@ -29,14 +28,8 @@ def parse_pro_key(text: str) -> bytes:
     return key
 
 
-class Pro:
-    def __init__(self, contract: Any, token: Token):
-        self.contract = contract
-        self.token = token
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+class Pro(Wrapper):
+    """SessionPro: plans, quotes in SESH, subscriptions by Pro key."""
 
     def plans(self, from_block: int = 0) -> list[Plan]:
         """The plans on offer now (from the `PlanUpdated` history, checked on chain)."""

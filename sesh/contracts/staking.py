@@ -7,8 +7,7 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
-from sesh.contracts.base import ContractError, Tx, indexed_ids
-from sesh.contracts.token import Token
+from sesh.contracts.base import ContractError, Tx, Wrapper, indexed_ids
 from sesh.registration import NodeKeys
 from sesh.units import format_sesh, from_units, to_units
 
@@ -58,14 +57,8 @@ class NodeInfo:
     accrued_rewards: Decimal
 
 
-class Staking:
-    def __init__(self, contract: Any, token: Token):
-        self.contract = contract
-        self.token = token
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
+class Staking(Wrapper):
+    """ServiceNodeStaking: views unpacked, transactions as `Tx`."""
 
     # ----------------------------------------------------------------- views
 
