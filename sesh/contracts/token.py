@@ -56,6 +56,6 @@ class Token:
         self.require_balance(payer, units, purpose)
         if int(self.contract.allowance(payer, spender)) >= units:
             return None
-        return sign_permit(
-            payer, self.contract, spender, units, chain.pending_timestamp + PERMIT_LIFETIME
-        )
+        # The chain's clock, not this machine's: a devnet's clock may run ahead.
+        now = max(chain.blocks.head.timestamp, chain.pending_timestamp)
+        return sign_permit(payer, self.contract, spender, units, now + PERMIT_LIFETIME)
