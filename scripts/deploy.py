@@ -1,7 +1,9 @@
 """Deploy the Session Network contracts with Ape.
 
+    ape run deploy all --network arbitrum:local:foundry
+    ape run deploy all --network arbitrum:sepolia:node --account deployer \
+        --config deploy/sepolia.toml
     ape run deploy token --network arbitrum:local:foundry
-    ape run deploy token --network arbitrum:sepolia:node --account deployer
 
 Addresses are recorded in deployments/<chain_id>.json as each contract lands; a re-run
 reuses what is already deployed.
@@ -109,3 +111,108 @@ def l2_token(network, account_alias, deployments_dir, l2_gateway, l1_token):
     except DeployError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"SessionTokenL2: {instance.address}  ({deployer.manifest.path})")
+
+
+@cli.command("all", cls=ChainCommand)
+@network_option()
+@account_option
+@deployments_option
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Deployment config (default: deploy/local.toml on local chains, else "
+    "deploy/<network>.toml).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Verify the sources on the network's explorer (Arbiscan) through ape-etherscan; "
+    "needs ARBISCAN_API_KEY (or ETHERSCAN_API_KEY).",
+)
+def all_(network, account_alias, deployments_dir, config_path, yes, verify):
+    """Deploy, wire, fund and check the whole suite: token (or an existing one), reward
+    pool, BLS verifier, staking, names and Pro.
+
+    Resumable: every contract and step is recorded in deployments/<chain_id>.json as it
+    lands, and a re-run continues where the last one stopped.
+
+    Example: ape run deploy all --network arbitrum:sepolia:node --account deployer
+    --config deploy/sepolia.toml
+    """
+    from ape import chain
+
+    from sesh.deploy_config import ConfigError, default_config_path, load_config
+    from sesh.deploy_suite import SuiteDeployment
+
+    local = is_local_network(network.name)
+    path = config_path or default_config_path(network.name)
+    try:
+        config = load_config(path)
+        config.check_chain(chain.chain_id)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if verify:
+        _check_explorer(network)
+    deployer = _start(network, account_alias, deployments_dir)
+    suite = SuiteDeployment(deployer, config)
+    steps = suite.steps()
+    click.echo(f"Plan ({path}):")
+    for index, step in enumerate(steps, 1):
+        state = "done" if step.recorded() else "to do"
+        click.echo(f"  {index:>2}. {step.title:<52} {state}")
+    todo = sum(not step.recorded() for step in steps)
+    if todo and not local and not yes:
+        click.confirm(f"Send up to {todo} steps on {deployer.manifest.network}?", abort=True)
+
+    def progress(index: int, total: int, step) -> None:
+        click.echo(f"[{index}/{total}] {step.title}")
+
+    try:
+        suite.run(progress)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    if verify:
+        _verify_sources(network, deployer)
+    failed = _report_wires(suite.check_wires())
+    if failed:
+        raise click.ClickException(f"{failed} wire(s) wrong after the deployment; see above")
+    click.echo(f"Suite deployed and checked: {deployer.manifest.path}")
+
+
+def _report_wires(checks) -> int:
+    """Print every wire; the number of required wires that are wrong."""
+    click.echo("Wires:")
+    failed = 0
+    for check in checks:
+        mark = "ok" if check.ok else ("FAIL" if check.required else "warn")
+        click.echo(f"  {mark:<4} {check.what}: {check.detail}")
+        failed += check.required and not check.ok
+    return failed
+
+
+def _check_explorer(network) -> None:
+    try:
+        import ape_etherscan  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "--verify needs the ape-etherscan plugin: pip install -c constraints.txt -e '.[verify]'"
+        ) from None
+    if network.explorer is None:
+        raise click.ClickException(f"{network.name} has no block explorer to verify on")
+
+
+def _verify_sources(network, deployer: Deployer) -> None:
+    """Publish the sources of every contract this deployment made (mocks included)."""
+    explorer = network.explorer
+    for name, entry in deployer.manifest.contracts.items():
+        key = f"verified.{name}"
+        if not entry.tx_hash or deployer.manifest.is_done(key):
+            continue
+        click.echo(f"  verifying {name} at {entry.address}")
+        try:
+            explorer.publish_contract(entry.address)
+        except Exception as exc:  # the explorer's own words, one line
+            raise click.ClickException(f"verifying {name}: {' '.join(str(exc).split())}") from None
+        deployer.manifest.mark_done(key)

@@ -3,8 +3,9 @@
     make devnet                       # or: ape run devnet
     make devnet ARGS="--exit"         # deploy, print, stop
 
-Deploys with the same code as `ape run deploy` (sesh.deploy), prints the addresses and
-keeps the chain running until Ctrl-C.
+Deploys the whole suite with the same code as `ape run deploy all` (sesh.deploy_suite,
+configured by deploy/local.toml), prints every address and keeps the chain running until
+Ctrl-C. Later parts (service nodes, bridges) start after `deploy_devnet`.
 """
 
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import click
 
 from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
+from sesh.devnet import DevnetError, deploy_devnet
 
 
 @click.command()
@@ -29,15 +31,17 @@ from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
     default=Path("deployments"),
     show_default=True,
 )
-def cli(port, exit_after, deployments_dir):
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("deploy/local.toml"),
+    show_default=True,
+    help="Deployment configuration (feeds, prices, plans, roles).",
+)
+def cli(port, exit_after, deployments_dir, config_path):
     """Start a local Arbitrum-like chain and deploy the Session contracts on it."""
-    from ape import accounts, networks
     from rich.console import Console
-    from rich.table import Table
-
-    from sesh.deploy import Deployer, deploy_token
-    from sesh.deployments import Manifest
-    from sesh.units import format_sesh
 
     console = Console()
     log_path = Path(".cache/devnet-anvil.log")
@@ -53,34 +57,14 @@ def cli(port, exit_after, deployments_dir):
         ) from None
 
     try:
-        with networks.parse_network_choice(
-            "arbitrum:local:foundry", provider_settings={"host": anvil.url}
-        ):
-            # The chain is new: whatever an earlier devnet recorded is gone.
-            manifest = Manifest.load(DEVNET_CHAIN_ID, deployments_dir)
-            manifest.forget()
-            manifest.network = "arbitrum:local"
-            deployer_account = accounts.test_accounts[0]
-            deployer = Deployer(account=deployer_account, manifest=manifest, echo=console.print)
-            console.print("[bold]Deploying[/] with sesh.deploy (the code `ape run deploy` uses)")
-            token = deploy_token(deployer)
-
-            table = Table(title="Session devnet", show_lines=False)
-            table.add_column("what")
-            table.add_column("value", overflow="fold")
-            table.add_row("RPC", anvil.url)
-            table.add_row("chain id", str(DEVNET_CHAIN_ID))
-            table.add_row("SessionToken (SESH)", str(token.address))
-            table.add_row(
-                "deployer / genesis",
-                f"{deployer_account.address} ({format_sesh(token.balanceOf(deployer_account))})",
-            )
-            table.add_row("manifest", str(manifest.path))
-            console.print(table)
-            console.print(
-                "Test accounts use the mnemonic "
-                "'test test test test test test test test test test test junk'."
-            )
+        console.print(
+            f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy_suite, "
+            "the code of `ape run deploy all`"
+        )
+        try:
+            deploy_devnet(anvil.url, deployments_dir, config_path, console)
+        except DevnetError as exc:
+            raise click.ClickException(str(exc)) from None
         if exit_after:
             console.print("Done (--exit): stopping the chain.")
             return

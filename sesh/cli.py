@@ -21,9 +21,17 @@ def main() -> None:
 
 
 def _register_commands() -> None:
+    # Importing node_ops attaches the operator's commands to the `node` group.
+    import sesh.commands.node_ops  # noqa: F401
+    from sesh.commands.dev import dev
+    from sesh.commands.keys import keys
+    from sesh.commands.names import names
     from sesh.commands.node import node
+    from sesh.commands.pro import pro
+    from sesh.commands.rewards import rewards
 
-    main.add_command(node)
+    for group in (keys, node, rewards, names, pro, dev):
+        main.add_command(group)
 
 
 _register_commands()

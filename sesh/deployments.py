@@ -61,6 +61,9 @@ class Manifest:
     network: str = ""
     contracts: dict[str, DeployedContract] = field(default_factory=dict)
     steps: list[str] = field(default_factory=list)
+    # Transactions signed and about to be (or being) sent, by step: written before each
+    # broadcast, so a run killed mid-transaction finds it again instead of sending twice.
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def path_for(cls, chain_id: int, directory: Path | str = DEFAULT_DIRECTORY) -> Path:
@@ -98,6 +101,7 @@ class Manifest:
                 for name, entry in data.get("contracts", {}).items()
             },
             steps=list(data.get("steps", [])),
+            pending=dict(data.get("pending", {})),
         )
 
     def address(self, name: str) -> str:
@@ -122,20 +126,33 @@ class Manifest:
     def is_done(self, step: str) -> bool:
         return step in self.steps
 
+    def set_pending(self, step: str, transaction: dict[str, Any]) -> None:
+        """Record a transaction of `step` before it is broadcast, and write at once."""
+        self.pending[step] = transaction
+        self.save()
+
+    def clear_pending(self, step: str) -> None:
+        if self.pending.pop(step, None) is not None:
+            self.save()
+
     def forget(self) -> None:
         """Start afresh (a local chain that was restarted holds none of these contracts)."""
         self.contracts.clear()
         self.steps.clear()
+        self.pending.clear()
         self.save()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": MANIFEST_VERSION,
             "chain_id": self.chain_id,
             "network": self.network,
             "contracts": {name: c.to_json() for name, c in sorted(self.contracts.items())},
             "steps": self.steps,
         }
+        if self.pending:
+            data["pending"] = self.pending
+        return data
 
     def save(self) -> None:
         """Write atomically: a crash leaves either the old file or the new one, never half."""

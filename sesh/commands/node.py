@@ -1,7 +1,7 @@
 """`sesh node ...`: running and operating a service node.
 
-`run` starts the node bridge; later parts add the operator's commands (register,
-contribute, exit, ...) to this same group.
+`run` starts the node bridge. The operator's commands (register, contribute, exit,
+...) live in `node_ops.py` and attach themselves to this group.
 """
 
 from __future__ import annotations

@@ -1,0 +1,84 @@
+"""The deployed suite of one chain, found through its manifest."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sesh.contracts.base import ContractError
+from sesh.contracts.names import Names
+from sesh.contracts.pool import RewardPool
+from sesh.contracts.pro import Pro
+from sesh.contracts.staking import Staking
+from sesh.contracts.token import Token
+from sesh.deploy_suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
+from sesh.deployments import DEFAULT_DIRECTORY, Manifest, ManifestError
+
+
+class Suite:
+    """Typed wrappers over the contracts recorded in a manifest (of the connected chain)."""
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+
+    @classmethod
+    def load(cls, manifest_path: Path | str | None = None, directory: Path | str | None = None):
+        """The suite of the connected chain: from `manifest_path` (refused if it is for
+        another chain), else `<directory>/<chain_id>.json`."""
+        from ape import chain
+
+        chain_id = chain.chain_id
+        try:
+            if manifest_path is not None:
+                manifest = Manifest.read(manifest_path, expected_chain_id=chain_id)
+            else:
+                manifest = Manifest.load(chain_id, directory or DEFAULT_DIRECTORY)
+                if not manifest.path.exists():
+                    raise ManifestError(
+                        f"no deployment of chain {chain_id} in {manifest.path}; deploy with "
+                        "`ape run deploy all`, or pass --manifest / --deployments-dir"
+                    )
+        except ManifestError as exc:
+            raise ContractError(str(exc)) from None
+        return cls(manifest)
+
+    def contract(self, name: str) -> Any:
+        from ape import chain, project
+
+        entry = self.manifest.contracts.get(name)
+        if entry is None:
+            raise ContractError(
+                f"{name} is not in {self.manifest.path}; deploy it with `ape run deploy all`"
+            )
+        if not chain.provider.get_code(entry.address):
+            raise ContractError(
+                f"{name} is recorded at {entry.address} in {self.manifest.path}, but that "
+                "address holds no code on the connected chain (a stale manifest?)"
+            )
+        return project.get_contract(entry.contract_type).at(entry.address)
+
+    def block_of(self, name: str) -> int:
+        entry = self.manifest.contracts.get(name)
+        return entry.block if entry else 0
+
+    @cached_property
+    def token(self) -> Token:
+        name = TOKEN if TOKEN in self.manifest.contracts else BRIDGED_TOKEN
+        return Token(self.contract(name))
+
+    @cached_property
+    def pool(self) -> RewardPool:
+        return RewardPool(self.contract(POOL), self.token.contract)
+
+    @cached_property
+    def staking(self) -> Staking:
+        return Staking(self.contract(STAKING), self.token)
+
+    @cached_property
+    def names(self) -> Names:
+        return Names(self.contract(NAMES), self.token)
+
+    @cached_property
+    def pro(self) -> Pro:
+        return Pro(self.contract(PRO), self.token)
