@@ -149,17 +149,14 @@ def test_node_withdraw__after_a_day__returns_the_contribution(sesh, node_keystor
     assert devchain.sesh_balance(DELEGATOR) == 100_000 * 10**9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ServiceNodeStaking (issue 4, WIP) masks contributed_at with `& (2**56 - 1) + "
-    "WITHDRAW_DELAY` (+ binds tighter than &), so the withdrawal delay never applies",
-)
 def test_node_withdraw__too_early__is_one_line_and_moves_nothing(sesh, node_keystore, devchain):
     path, _ = node_keystore
     ok(register(sesh, path, "--stake", "12500"))
     ok(sesh("node", "contribute", "1", "5000", "--account", "TEST::2"))
+    before = devchain.sesh_balance(DELEGATOR)
     error = one_line_error(sesh("node", "withdraw", "1", "--account", "TEST::2"))
     assert error == "Error: staking: withdrawal too early"
+    assert devchain.sesh_balance(DELEGATOR) == before
 
 
 def test_node_cancel__by_a_delegator__is_refused__by_the_operator__refunds(
