@@ -83,6 +83,9 @@ class Bridge:
                     tasks.create_task(component.run(stop))
         finally:
             await runner.cleanup()
+            for component in self.components:
+                if hasattr(component, "close"):
+                    component.close()
             await self.pool.close()
             self.tracker.close()
             self.store.close()

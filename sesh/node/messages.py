@@ -140,7 +140,9 @@ class MessageDB:
                 result = work()
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (SQLITE_FULL among them).
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):

@@ -1011,7 +1011,10 @@ class StorageService:
                 tasks.create_task(self._maintenance_loop(stop))
         finally:
             await self.peers.close()
-            self.db.close()
+
+    def close(self) -> None:
+        """Close the database (after the HTTP server stopped serving it)."""
+        self.db.close()
 
     async def _expiry_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

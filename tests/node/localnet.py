@@ -71,6 +71,7 @@ class LocalNet:
     count: int
     swarm_of: Callable[[int], int | None] = lambda i: 0
     max_bytes: int = 64 << 20
+    relay_timeout: float = 10.0
     clock: Clock = field(default_factory=Clock)
     settings: StorageSettings = field(
         default_factory=lambda: StorageSettings(expiry_interval=3600, sync_interval=3600)
@@ -99,7 +100,9 @@ class LocalNet:
             peers = PeerClient(identity, timeout=5.0, clock=self.clock)
             rpc = StorageRpc(db, identity, views, peers, metrics, self.clock)
             service = StorageService(rpc, peers, self.settings)
-            router = OnionRouter(identity, views, rpc, metrics, OnionSettings(relay_timeout=10))
+            router = OnionRouter(
+                identity, views, rpc, metrics, OnionSettings(relay_timeout=self.relay_timeout)
+            )
             node = LocalNode(identity, info, views, rpc, service, router)
             self.nodes.append(node)
             await self.serve(node)
@@ -121,11 +124,12 @@ class LocalNet:
 
     async def halt(self, node: LocalNode) -> None:
         """Stop a node's server and background work (its database is closed)."""
-        node.stop.set()
-        await asyncio.gather(*node.tasks, return_exceptions=True)
         if node.runner is not None:
             await node.runner.cleanup()
             node.runner = None
+        node.stop.set()
+        await asyncio.gather(*node.tasks, return_exceptions=True)
+        node.service.close()
 
     async def close(self) -> None:
         for node in self.nodes:
