@@ -1,6 +1,6 @@
 """`sesh`: the command line of the Session Network on Arbitrum.
 
-Sub-commands are grouped by who uses them (keys, node, rewards, names, pro); each lives
+Sub-commands are grouped by who uses them (keys, node, msg, rewards, names, pro); each lives
 in its own module and registers itself on `main`.
 """
 
@@ -21,9 +21,11 @@ def main() -> None:
 
 
 def _register_commands() -> None:
+    from sesh.commands.msg import msg
     from sesh.commands.node import node
 
     main.add_command(node)
+    main.add_command(msg)
 
 
 _register_commands()

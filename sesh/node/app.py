@@ -108,7 +108,7 @@ class TrackerComponent:
 def build_bridge(config: NodeConfig) -> Bridge:
     """Every component, built from the configuration. Raises IdentityError for an unusable
     node key and StoreError / MessageDBError for an unusable database."""
-    identity = load_identity(config)
+    node_identity = load_identity(config)
     metrics = Metrics()
     identity = Identity(
         chain_id=config.chain.chain_id,
@@ -136,7 +136,7 @@ def build_bridge(config: NodeConfig) -> Bridge:
         store=store,
         pool=pool,
         tracker=tracker,
-        identity=identity,
+        identity=node_identity,
     )
     bridge.components = build_components(bridge)
     return bridge

@@ -10,6 +10,7 @@ owner may read. The encrypted keystore (`sesh keys`) will plug in here.
 
 from __future__ import annotations
 
+import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,8 @@ def x25519_from_ed25519(ed25519_pubkey: bytes) -> bytes:
         raise ValueError(f"not a valid Ed25519 public key: {exc}") from None
 
 
-def read_key_file(path: Path) -> NodeIdentity:
-    """The identity in a key file (64 hex digits, optionally `0x`-prefixed, surrounding
+def read_seed(path: Path) -> bytes:
+    """The Ed25519 seed in a key file (64 hex digits, optionally `0x`-prefixed, surrounding
     whitespace ignored). Refused if the group or others have any access to the file."""
     try:
         mode = path.stat().st_mode
@@ -79,9 +80,8 @@ def read_key_file(path: Path) -> NodeIdentity:
         text = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise IdentityError(f"cannot read key file {path}: {exc}") from None
-    text = text.removeprefix("0x")
     try:
-        seed = bytes.fromhex(text)
+        seed = bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
         raise IdentityError(
             f"key file {path} must hold the 32-byte Ed25519 seed as 64 hex digits"
@@ -90,17 +90,26 @@ def read_key_file(path: Path) -> NodeIdentity:
         raise IdentityError(
             f"key file {path} holds {len(seed)} bytes; the Ed25519 seed is {SEED_BYTES} bytes"
         )
-    return NodeIdentity.from_seed(seed)
+    return seed
 
 
-def write_key_file(path: Path, identity_seed: bytes) -> None:
-    """Write a seed as a key file only its owner can read (creating it with mode 0600)."""
-    if len(identity_seed) != SEED_BYTES:
-        raise IdentityError(f"an Ed25519 seed is {SEED_BYTES} bytes, not {len(identity_seed)}")
+def read_key_file(path: Path) -> NodeIdentity:
+    """The node identity in a key file (see `read_seed`)."""
+    return NodeIdentity.from_seed(read_seed(path))
+
+
+def write_key_file(path: Path, seed: bytes) -> None:
+    """Write a seed as a new key file only its owner can read (mode 0600); an existing
+    file is never overwritten."""
+    if len(seed) != SEED_BYTES:
+        raise IdentityError(f"an Ed25519 seed is {SEED_BYTES} bytes, not {len(seed)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(identity_seed.hex() + "\n")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise IdentityError(f"{path} already exists; not overwriting a key") from None
+    with os.fdopen(descriptor, "w") as out:
+        out.write(seed.hex() + "\n")
 
 
 def load_identity(config: NodeConfig) -> NodeIdentity | None:

@@ -175,4 +175,6 @@ class PeerClient:
                 except ValueError:
                     return response.status, raw.decode("utf-8", "replace")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise PeerUnreachable(f"node {node.node_id} ({node.endpoint}): {exc!r}") from None
+            raise PeerUnreachable(
+                f"node {node.node_id} ({node.endpoint}): {type(exc).__name__}: {exc}"
+            ) from None

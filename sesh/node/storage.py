@@ -803,9 +803,12 @@ class StorageRpc:
 
     # ----- what peers send: replays of signed ops, copies of messages
 
-    def accept_message(self, view: NetworkView, entry: dict[str, Any], now: int) -> str | None:
+    def accept_message(
+        self, view: NetworkView, entry: dict[str, Any], now: int
+    ) -> tuple[str, bool] | None:
         """Store a message a peer sent (catch-up or hand-off) if it is well-formed, ours,
-        unexpired and not deleted here; its hash if stored or already here."""
+        unexpired and not deleted here: (its hash, whether it is new here), or None if
+        refused."""
         try:
             account = parse_account(entry.get("pubkey"))
             namespace = parse_namespace(entry.get("namespace"))
@@ -827,7 +830,7 @@ class StorageRpc:
             return None
         if stored[0]:
             self.metrics.inc("sesh_storage_messages_stored_total")
-        return hash_
+        return hash_, stored[0]
 
     def replay_op(self, view: NetworkView, method: str, params_text: str, applied_at: int) -> bool:
         """Apply a deletion or expiry change a peer applied (its signature checked again)."""
@@ -959,13 +962,8 @@ class StorageService:
                 entries = params.get("messages")
                 if not isinstance(entries, list) or len(entries) > 10 * HANDOFF_BATCH:
                     raise RpcError(400, "handoff: messages must be a list")
-                accepted = [
-                    h
-                    for h in (
-                        rpc.accept_message(view, e, now) for e in entries if isinstance(e, dict)
-                    )
-                    if h
-                ]
+                results = (rpc.accept_message(view, e, now) for e in entries if isinstance(e, dict))
+                accepted = [result[0] for result in results if result is not None]
                 return web.json_response({"accepted": accepted})
             raise RpcError(400, f"no peer method {method}"[:120])
         except RpcError as exc:
@@ -1086,7 +1084,8 @@ class StorageService:
                 if not isinstance(entry, dict):
                     continue
                 if isinstance(entry.get("message"), dict):
-                    if rpc.accept_message(view, entry["message"], now):
+                    accepted = rpc.accept_message(view, entry["message"], now)
+                    if accepted is not None and accepted[1]:
                         pulled += 1
                 elif isinstance(entry.get("op"), dict):
                     op = entry["op"]
