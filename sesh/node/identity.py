@@ -10,6 +10,7 @@ owner may read. The encrypted keystore (`sesh keys`) will plug in here.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
@@ -53,9 +54,11 @@ class NodeIdentity:
         return self.signing_key.sign(message).signature
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def x25519_from_ed25519(ed25519_pubkey: bytes) -> bytes:
     """The X25519 public key of a node (or account) from its Ed25519 public key; raises
-    ValueError for a key that is not a valid curve point."""
+    ValueError for a key that is not a valid curve point. Cached: the conversion costs a
+    square root, and the same nodes and accounts come back all the time."""
     if len(ed25519_pubkey) != 32:
         raise ValueError(f"an Ed25519 public key is 32 bytes, not {len(ed25519_pubkey)}")
     try:

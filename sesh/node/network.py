@@ -9,7 +9,6 @@ time it is asked for after a commit; `StaticViews` serves a fixed one (tests, be
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,7 +21,6 @@ from sesh.node.swarm import SwarmLookup
 INVALID_SWARM_ID = (1 << 64) - 1
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def _x25519(ed25519: bytes) -> bytes | None:
     try:
         return x25519_from_ed25519(ed25519)

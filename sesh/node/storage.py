@@ -31,13 +31,13 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 
 from sesh import __version__
 from sesh.node.identity import NodeIdentity, x25519_from_ed25519
@@ -159,13 +159,8 @@ def _invalid(message: str) -> RpcError:
 # ----- parameter parsing (Session's field names, aliases and messages)
 
 
-def _get(params: dict[str, Any], name: str) -> Any:
-    value = params.get(name)
-    return None if value is None else value
-
-
 def _one_of(params: dict[str, Any], name: str, alias: str) -> Any:
-    first, second = _get(params, name), _get(params, alias)
+    first, second = params.get(name), params.get(alias)
     if first is not None and second is not None:
         raise _invalid(f"Cannot specify both '{name}' and '{alias}'")
     return first if first is not None else second
@@ -189,7 +184,7 @@ def _timestamp(value: Any, name: str, stringified: bool = False) -> int:
 
 
 def _bool(params: dict[str, Any], name: str) -> bool:
-    value = _get(params, name)
+    value = params.get(name)
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -201,8 +196,10 @@ def parse_account(value: Any) -> bytes:
     if value is None:
         raise _invalid("Required field 'pubkey' missing")
     if isinstance(value, str) and len(value) == 2 * ACCOUNT_BYTES:
-        with contextlib.suppress(ValueError):
+        try:
             return bytes.fromhex(value)
+        except ValueError:
+            pass
     raise _invalid(f"Pubkey must be {2 * ACCOUNT_BYTES} hex digits ({ACCOUNT_BYTES} bytes) long")
 
 
@@ -267,8 +264,8 @@ class Auth:
 
 
 def parse_auth(params: dict[str, Any], account: bytes, required: bool) -> Auth | None:
-    signature = _get(params, "signature")
-    ed25519 = _get(params, "pubkey_ed25519")
+    signature = params.get("signature")
+    ed25519 = params.get("pubkey_ed25519")
     if signature is None:
         if required:
             raise _invalid("Required field 'signature' missing")
@@ -305,7 +302,7 @@ def verify_auth(account: bytes, auth: Auth, message: bytes) -> bool:
             return False
         verify_key = auth.pubkey_ed25519
     try:
-        VerifyKey(verify_key).verify(message, auth.signature)
+        crypto_sign_open(auth.signature + message, verify_key)
     except (BadSignatureError, ValueError, TypeError):
         return False
     except Exception:  # libsodium refuses some keys outright  # noqa: BLE001
@@ -325,11 +322,11 @@ class StoreRequest:
 
 
 def parse_store(params: dict[str, Any]) -> StoreRequest:
-    timestamp = _get(params, "timestamp")
+    timestamp = params.get("timestamp")
     if timestamp is None:
         raise _invalid("Required field 'timestamp' missing")
     timestamp = _timestamp(timestamp, "timestamp", stringified=True)
-    ttl, expiry = _get(params, "ttl"), _get(params, "expiry")
+    ttl, expiry = params.get("ttl"), params.get("expiry")
     if ttl is not None and expiry is not None:
         raise _invalid("Cannot specify both 'expiry' and 'ttl'")
     if ttl is None and expiry is None:
@@ -342,12 +339,12 @@ def parse_store(params: dict[str, Any]) -> StoreRequest:
     else:
         expiry = _timestamp(expiry, "expiry")
     account = parse_account(_one_of(params, "pubkey", "pubKey"))
-    namespace = parse_namespace(_get(params, "namespace"))
+    namespace = parse_namespace(params.get("namespace"))
     auth = parse_auth(params, account, required=False)
     sig_timestamp = timestamp
-    if auth is not None and _get(params, "sig_timestamp") is not None:
+    if auth is not None and params.get("sig_timestamp") is not None:
         sig_timestamp = _timestamp(params["sig_timestamp"], "sig_timestamp")
-    data = parse_data(_get(params, "data"))
+    data = parse_data(params.get("data"))
     return StoreRequest(account, namespace, timestamp, expiry, data, auth, sig_timestamp)
 
 
@@ -364,14 +361,14 @@ class RetrieveRequest:
 
 def parse_retrieve(params: dict[str, Any]) -> RetrieveRequest:
     account = parse_account(_one_of(params, "pubkey", "pubKey"))
-    namespace_given = _get(params, "namespace") is not None
-    namespace = parse_namespace(_get(params, "namespace"))
-    signed = any(_get(params, k) is not None for k in ("pubkey_ed25519", "signature", "timestamp"))
+    namespace_given = params.get("namespace") is not None
+    namespace = parse_namespace(params.get("namespace"))
+    signed = any(params.get(k) is not None for k in ("pubkey_ed25519", "signature", "timestamp"))
     auth = None
     timestamp = None
     if signed or (namespace_given and not is_noauth_retrieve(namespace)):
         auth = parse_auth(params, account, required=True)
-        if _get(params, "timestamp") is None:
+        if params.get("timestamp") is None:
             raise _invalid("Required field 'timestamp' missing")
         timestamp = _timestamp(params["timestamp"], "timestamp")
     last_hash = _one_of(params, "last_hash", "lastHash")
@@ -384,7 +381,7 @@ def parse_retrieve(params: dict[str, Any]) -> RetrieveRequest:
             raise _invalid("Invalid last_hash: not base64")
     counts = []
     for name in ("max_count", "max_size"):
-        value = _get(params, name)
+        value = params.get(name)
         counts.append(None if value is None else _int(value, name))
     return RetrieveRequest(account, namespace, last_hash, counts[0], counts[1], auth, timestamp)
 
@@ -398,10 +395,10 @@ class DeleteRequest:
 
 
 def parse_delete(params: dict[str, Any]) -> DeleteRequest:
-    account = parse_account(_get(params, "pubkey"))
+    account = parse_account(params.get("pubkey"))
     auth = parse_auth(params, account, required=True)
     assert auth is not None
-    hashes = parse_hashes(_get(params, "messages"))
+    hashes = parse_hashes(params.get("messages"))
     return DeleteRequest(account, hashes, auth, _bool(params, "required"))
 
 
@@ -416,10 +413,10 @@ class ExpireRequest:
 
 
 def parse_expire(params: dict[str, Any]) -> ExpireRequest:
-    account = parse_account(_get(params, "pubkey"))
+    account = parse_account(params.get("pubkey"))
     auth = parse_auth(params, account, required=True)
     assert auth is not None
-    raw = _get(params, "expiry")
+    raw = params.get("expiry")
     if raw is None:
         raise _invalid("Required field 'expiry' missing")
     values = raw if isinstance(raw, list) else [raw]
@@ -429,7 +426,7 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
     shorten, extend = _bool(params, "shorten"), _bool(params, "extend")
     if shorten and extend:
         raise _invalid("cannot specify both 'shorten' and 'extend'")
-    hashes = parse_hashes(_get(params, "messages"))
+    hashes = parse_hashes(params.get("messages"))
     if len(expiries) > 1 and len(expiries) != len(hashes):
         raise _invalid("'expiry' must be a single expiry, or the same length as 'messages'")
     return ExpireRequest(account, hashes, expiries, shorten, extend, auth)
@@ -461,6 +458,52 @@ def op_id(method: str, params: dict[str, Any]) -> str:
 # ----- the RPC
 
 
+class WriteBatch:
+    """Stores wait for the next commit, and every store of one event-loop turn shares it: a
+    commit costs more than the inserts. Each store is answered only once committed."""
+
+    def __init__(self, db: MessageDB):
+        self.db = db
+        self._pending: list[tuple[Message, bool, asyncio.Future]] = []
+
+    async def store(self, message: Message, outbox: bool) -> tuple[bool, int]:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._pending.append((message, outbox, done))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
+        return await done
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            results = self.db.store_many([(m, outbox) for m, outbox, _ in pending])
+        except StorageFull:
+            # One by one, so that those that still fit get in.
+            for message, outbox, done in pending:
+                try:
+                    _settle(done, self.db.store(message, outbox))
+                except StorageFull as exc:
+                    _fail(done, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            for _, _, done in pending:
+                _fail(done, exc)
+            return
+        for (_, _, done), result in zip(pending, results, strict=True):
+            _settle(done, result)
+
+
+def _settle(future: asyncio.Future, result: object) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future, exc: Exception) -> None:
+    if not future.done():
+        future.set_exception(exc)
+
+
 @dataclass
 class StorageRpc:
     """The storage RPC of one node over its message database."""
@@ -473,6 +516,10 @@ class StorageRpc:
     clock: Callable[[], float] = time.time
 
     METHODS = ("store", "retrieve", "delete", "expire", "get_swarm", "info")
+
+    def __post_init__(self) -> None:
+        self._own_hex = self.identity.ed25519_pubkey.hex()
+        self._write_batch = WriteBatch(self.db)
 
     async def handle_body(self, body: bytes) -> Response:
         """A request as `/storage_rpc/v1` or an onion request's target receives it."""
@@ -565,10 +612,8 @@ class StorageRpc:
         hash_ = message_hash(req.account, req.namespace, req.data)
         message = Message(hash_, req.account, req.namespace, req.timestamp, req.expiry, req.data)
 
-        def local() -> dict[str, Any]:
-            stored = self.db.store(message, outbox=is_public_outbox(req.namespace))
-            assert stored is not None
-            new, expiry = stored
+        async def local() -> dict[str, Any]:
+            new, expiry = await self._write_batch.store(message, is_public_outbox(req.namespace))
             if new:
                 self.metrics.inc("sesh_storage_messages_stored_total")
             mine: dict[str, Any] = {
@@ -581,7 +626,7 @@ class StorageRpc:
             return mine
 
         if forwarded:
-            return Response(200, local())
+            return Response(200, await local())
         response = await self._swarm_request(view, "store", params, local)
         if isinstance(response.body, dict):
             response.body["hash"] = hash_
@@ -619,7 +664,8 @@ class StorageRpc:
         found, more = self.db.retrieve(
             req.account, req.namespace, req.last_hash, now, max_count, max_size
         )
-        self.metrics.inc("sesh_storage_messages_retrieved_total", len(found))
+        if found:
+            self.metrics.inc("sesh_storage_messages_retrieved_total", len(found))
         return Response(
             200,
             {
@@ -628,7 +674,7 @@ class StorageRpc:
                         "hash": m.hash,
                         "timestamp": m.timestamp,
                         "expiration": m.expiry,
-                        "data": base64.b64encode(m.data).decode(),
+                        "data": _b64(m.data),
                     }
                     for m in found
                 ],
@@ -653,11 +699,11 @@ class StorageRpc:
         if not verify_auth(req.account, req.auth, b"delete" + "".join(req.hashes).encode()):
             raise RpcError(401, "delete_msgs signature verification failed")
 
-        def local() -> dict[str, Any]:
+        async def local() -> dict[str, Any]:
             return self.apply_delete(req, "delete", params, now)
 
         if forwarded:
-            return Response(200, local())
+            return Response(200, await local())
         response = await self._swarm_request(view, "delete", params, local)
         if req.required and response.status == 200 and isinstance(response.body, dict):
             results = response.body["swarm"].values()
@@ -700,11 +746,11 @@ class StorageRpc:
         if not verify_auth(req.account, req.auth, expire_message(req)):
             raise RpcError(401, "expire: signature verification failed")
 
-        def local() -> dict[str, Any]:
+        async def local() -> dict[str, Any]:
             return self.apply_expire(req, params, now)
 
         if forwarded:
-            return Response(200, local())
+            return Response(200, await local())
         return await self._swarm_request(view, "expire", params, local)
 
     def apply_expire(self, req: ExpireRequest, params: dict[str, Any], applied_at: int) -> dict:
@@ -765,20 +811,20 @@ class StorageRpc:
         view: NetworkView,
         method: str,
         params: dict[str, Any],
-        local: Callable[[], dict[str, Any]],
+        local: Callable[[], Awaitable[dict[str, Any]]],
     ) -> Response:
         """Copy the request to every swarm peer while applying it here; the answer holds
         each member's result (500 if every member failed)."""
         peers = view.peers() if self.peers is not None else []
         tasks = [asyncio.create_task(self._forward(peer, method, params)) for peer in peers]
-        own = self.identity.ed25519_pubkey.hex()
         try:
-            mine = local()
+            mine = await local()
         except StorageFull:
             mine = {"failed": True, "query_failure": True, "reason": "storage full"}
-        swarm: dict[str, Any] = {own: mine}
-        for peer, result in zip(peers, await asyncio.gather(*tasks), strict=False):
-            swarm[peer.ed25519.hex()] = result
+        swarm: dict[str, Any] = {self._own_hex: mine}
+        if tasks:
+            for peer, result in zip(peers, await asyncio.gather(*tasks), strict=True):
+                swarm[peer.ed25519.hex()] = result
         ok = any("failed" not in r for r in swarm.values())
         if not ok and "reason" in mine:
             return Response(507, {"swarm": swarm})
@@ -864,7 +910,7 @@ def expire_message(req: ExpireRequest) -> bytes:
 
 
 def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
+    return binascii.b2a_base64(raw, newline=False).decode()
 
 
 def _version() -> list[int]:

@@ -72,6 +72,8 @@ class LocalNet:
     swarm_of: Callable[[int], int | None] = lambda i: 0
     max_bytes: int = 64 << 20
     relay_timeout: float = 10.0
+    # Ports to listen on (free ones if not given).
+    ports: list[int] | None = None
     clock: Clock = field(default_factory=Clock)
     settings: StorageSettings = field(
         default_factory=lambda: StorageSettings(expiry_interval=3600, sync_interval=3600)
@@ -89,7 +91,7 @@ class LocalNet:
                     node_id=i + 1,
                     ed25519=identity.ed25519_pubkey,
                     x25519=identity.x25519_pubkey,
-                    endpoint=f"127.0.0.1:{free_port()}",
+                    endpoint=f"127.0.0.1:{self.ports[i] if self.ports else free_port()}",
                     swarm_id=self.swarm_of(i),
                 )
             )
