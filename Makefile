@@ -67,6 +67,7 @@ bench: setup
 	python bench/bls.py
 	python bench/products.py
 	python bench/bridge.py
+	python bench/onion.py
 
 lint: setup
 	ruff check .

@@ -101,18 +101,20 @@ def seal(enc_type: str, key: bytes, plaintext: bytes, nonce: bytes | None = None
 
 def unseal(enc_type: str, key: bytes, data: bytes) -> bytes:
     """Decrypt and authenticate; OnionError(400) if the data is short or forged."""
+    view = memoryview(data)
     if enc_type == AES_GCM:
-        if len(data) < GCM_IV_BYTES + GCM_TAG_BYTES:
+        if len(view) < GCM_IV_BYTES + GCM_TAG_BYTES:
             raise OnionError(400, "Invalid ciphertext: too short")
         try:
-            return AESGCM(key).decrypt(data[:GCM_IV_BYTES], data[GCM_IV_BYTES:], None)
+            return AESGCM(key).decrypt(view[:GCM_IV_BYTES], view[GCM_IV_BYTES:], None)
         except InvalidTag:
             raise OnionError(400, "Invalid ciphertext") from None
-    if len(data) < XCHACHA_NONCE_BYTES + XCHACHA_TAG_BYTES:
+    if len(view) < XCHACHA_NONCE_BYTES + XCHACHA_TAG_BYTES:
         raise OnionError(400, "Invalid ciphertext: too short")
     try:
+        # PyNaCl takes bytes only.
         return crypto_aead_xchacha20poly1305_ietf_decrypt(
-            data[XCHACHA_NONCE_BYTES:], None, data[:XCHACHA_NONCE_BYTES], key
+            bytes(view[XCHACHA_NONCE_BYTES:]), None, bytes(view[:XCHACHA_NONCE_BYTES]), key
         )
     except CryptoError:
         raise OnionError(400, "Invalid ciphertext") from None
@@ -127,14 +129,15 @@ def parse_enc_type(value: Any) -> str:
 # ----- envelopes
 
 
-def pack(ciphertext: bytes, metadata: dict[str, Any]) -> bytes:
+def pack(ciphertext: bytes | memoryview, metadata: dict[str, Any]) -> bytes:
     """u32-LE length ‖ ciphertext ‖ compact JSON (keys sorted, as Session's C++ writes it)."""
     text = json.dumps(metadata, separators=(",", ":"), sort_keys=True).encode()
-    return len(ciphertext).to_bytes(LENGTH_PREFIX_BYTES, "little") + ciphertext + text
+    return b"".join((len(ciphertext).to_bytes(LENGTH_PREFIX_BYTES, "little"), ciphertext, text))
 
 
-def unpack(blob: bytes) -> tuple[bytes, dict[str, Any]]:
-    """(ciphertext, JSON object) of an envelope; OnionError(400) naming what is wrong."""
+def unpack(blob: bytes) -> tuple[memoryview, dict[str, Any]]:
+    """(ciphertext, JSON object) of an envelope; OnionError(400) naming what is wrong. The
+    ciphertext is a view into `blob` (layers can be 100 KB: no copy)."""
     if len(blob) < LENGTH_PREFIX_BYTES:
         raise OnionError(400, "onion request too short for its length prefix")
     size = int.from_bytes(blob[:LENGTH_PREFIX_BYTES], "little")
@@ -147,7 +150,7 @@ def unpack(blob: bytes) -> tuple[bytes, dict[str, Any]]:
         raise OnionError(400, "the JSON after the ciphertext is not valid JSON") from None
     if not isinstance(metadata, dict):
         raise OnionError(400, "the JSON after the ciphertext is not an object")
-    return blob[LENGTH_PREFIX_BYTES:end], metadata
+    return memoryview(blob)[LENGTH_PREFIX_BYTES:end], metadata
 
 
 def parse_key_hex(value: Any, what: str) -> bytes:
@@ -166,7 +169,7 @@ def parse_key_hex(value: Any, what: str) -> bytes:
 class OnionRequest:
     """The outer envelope a node receives."""
 
-    ciphertext: bytes
+    ciphertext: bytes | memoryview
     ephemeral_key: bytes
     enc_type: str
     hop_no: int
@@ -190,7 +193,7 @@ class Relay:
     """Forward `ciphertext` to the node whose Ed25519 key is `destination`."""
 
     destination: bytes
-    ciphertext: bytes
+    ciphertext: bytes | memoryview
     ephemeral_key: bytes
     enc_type: str
 
@@ -272,7 +275,7 @@ def _inner_step(plaintext: bytes) -> Step:
         base64_reply = routing.get("base64", True)
         if not isinstance(json_body, bool) or not isinstance(base64_reply, bool):
             return Unreadable("json and base64 must be booleans")
-        return Deliver(inner, json_body, base64_reply)
+        return Deliver(bytes(inner), json_body, base64_reply)
     if "host" in routing:
         host, target = routing.get("host"), routing.get("target")
         if not isinstance(host, str) or not isinstance(target, str):
