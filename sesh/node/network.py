@@ -200,13 +200,22 @@ class TrackerViews:
         tracker = self.tracker
         ready = tracker.synced.is_set()
         key = (id(tracker.registry), tracker.checkpoint)
+        if not ready and self._view is not None:
+            # Catching up: ranges are being applied back to back; nothing is served, so
+            # the last snapshot (marked not ready) will do, without waiting for the lock.
+            if self._view.ready:
+                self._view = self._with_ready(False)
+            return self._view
         if key != self._key or self._view is None:
             async with tracker.lock:
                 key = (id(tracker.registry), tracker.checkpoint)
                 self._view = view_from_registry(tracker.registry, self.own_ed25519, ready)
                 self._key = key
         elif self._view.ready != ready:
-            self._view = NetworkView(
-                self._view.nodes, self._view.swarms, self._view.known, self.own_ed25519, ready
-            )
+            self._view = self._with_ready(ready)
         return self._view
+
+    def _with_ready(self, ready: bool) -> NetworkView:
+        view = self._view
+        assert view is not None
+        return NetworkView(view.nodes, view.swarms, view.known, self.own_ed25519, ready)

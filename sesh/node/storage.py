@@ -31,7 +31,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,7 @@ HASH_CHARS = 43
 # Catch-up pages and hand-off batches.
 SYNC_PAGE_BYTES = 2 << 20
 HANDOFF_BATCH = 200
+HANDOFF_BATCH_BYTES = 512 << 10
 
 _HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
 
@@ -394,11 +395,16 @@ class DeleteRequest:
     required: bool
 
 
-def parse_delete(params: dict[str, Any]) -> DeleteRequest:
+def _signed_by_owner(params: dict[str, Any]) -> tuple[bytes, Auth, list[str]]:
+    """The account, its signature and the message hashes of a `delete` or `expire`."""
     account = parse_account(params.get("pubkey"))
     auth = parse_auth(params, account, required=True)
     assert auth is not None
-    hashes = parse_hashes(params.get("messages"))
+    return account, auth, parse_hashes(params.get("messages"))
+
+
+def parse_delete(params: dict[str, Any]) -> DeleteRequest:
+    account, auth, hashes = _signed_by_owner(params)
     return DeleteRequest(account, hashes, auth, _bool(params, "required"))
 
 
@@ -413,9 +419,7 @@ class ExpireRequest:
 
 
 def parse_expire(params: dict[str, Any]) -> ExpireRequest:
-    account = parse_account(params.get("pubkey"))
-    auth = parse_auth(params, account, required=True)
-    assert auth is not None
+    account, auth, hashes = _signed_by_owner(params)
     raw = params.get("expiry")
     if raw is None:
         raise _invalid("Required field 'expiry' missing")
@@ -426,7 +430,6 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
     shorten, extend = _bool(params, "shorten"), _bool(params, "extend")
     if shorten and extend:
         raise _invalid("cannot specify both 'shorten' and 'extend'")
-    hashes = parse_hashes(params.get("messages"))
     if len(expiries) > 1 and len(expiries) != len(hashes):
         raise _invalid("'expiry' must be a single expiry, or the same length as 'messages'")
     return ExpireRequest(account, hashes, expiries, shorten, extend, auth)
@@ -1164,8 +1167,7 @@ class StorageService:
         complete = True
         for swarm, messages in by_swarm.items():
             members = [m for m in view.members(swarm) if m.ed25519 != view.own_ed25519]
-            for i in range(0, len(messages), HANDOFF_BATCH):
-                batch = messages[i : i + HANDOFF_BATCH]
+            for batch in _batches(messages):
                 payload = {"messages": [message_json(m) for m in batch]}
                 answers = await asyncio.gather(*(self._give(member, payload) for member in members))
                 taken: dict[str, int] = {}
@@ -1191,6 +1193,23 @@ class StorageService:
             return []
         accepted = answer.get("accepted")
         return [h for h in accepted if isinstance(h, str)] if isinstance(accepted, list) else []
+
+
+def _batches(messages: list[Message]) -> Iterator[list[Message]]:
+    """Hand-off batches: at most HANDOFF_BATCH messages and about HANDOFF_BATCH_BYTES of
+    data (a node's request body limit is 1 MiB)."""
+    batch: list[Message] = []
+    size = 0
+    for message in messages:
+        if batch and (
+            len(batch) >= HANDOFF_BATCH or size + len(message.data) > HANDOFF_BATCH_BYTES
+        ):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += len(message.data)
+    if batch:
+        yield batch
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

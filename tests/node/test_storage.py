@@ -621,7 +621,14 @@ def test_storage__when_swarms_change_messages_move_to_the_swarm_now_responsible(
         async with LocalNet(tmp_path, 6) as net:
             user = AccountKeys.generate()
             now = int(net.clock() * 1000)
-            await net.nodes[0].rpc.handle("store", store_params(user.session_id, b"m", now))
+            # Ten of the largest messages: more than one request body's worth (1 MiB).
+            large = [bytes([i]) * MAX_MESSAGE_BYTES for i in range(10)]
+            for data in [b"m", *large]:
+                stored = await net.nodes[0].rpc.handle(
+                    "store", store_params(user.session_id, data, now)
+                )
+                assert stored.status == 200
+            expected = {session_hash(user.session_id, 0, d) for d in [b"m", *large]}
             infos = [n.info for n in net.nodes]
             # Nodes 3-5 form a new swarm placed exactly where the account sits.
             assert net.nodes[0].views.view.swarm_for(user.x25519_pubkey) == 0
@@ -636,8 +643,8 @@ def test_storage__when_swarms_change_messages_move_to_the_swarm_now_responsible(
                 assert await node.service.hand_off(node.views.view)
             for node in new_members:
                 await node.service.catch_up(node.views.view)
-                assert held(node.rpc) == {session_hash(user.session_id, 0, b"m")}
-                assert await retrieved(node.rpc, user) == [b"m"]
+                assert held(node.rpc) == expected
+                assert sorted(await retrieved(node.rpc, user)) == sorted([b"m", *large])
             for node in old_members:
                 assert held(node.rpc) == set()
                 answer = await node.rpc.handle(
