@@ -57,7 +57,7 @@ from sesh.node.onion import (  # noqa: E402
     seal,
     unseal,
 )
-from sesh.node.storage import message_hash  # noqa: E402
+from sesh.node.storage_requests import message_hash  # noqa: E402
 from tests.node.localnet import LocalNet, identity_for  # noqa: E402
 
 ROUND_TRIPS = 400

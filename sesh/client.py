@@ -31,7 +31,7 @@ from nacl.signing import SigningKey
 from sesh.node.identity import x25519_from_ed25519
 from sesh.node.network import NodeInfo
 from sesh.node.onion import XCHACHA20, BuiltOnion, Hop, OnionError, build_onion, open_reply
-from sesh.node.storage import namespace_text
+from sesh.node.storage_requests import namespace_text
 from sesh.node.swarm import SwarmLookup, parse_session_id
 
 PATH_LENGTH = 3

@@ -29,9 +29,10 @@ from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
 from sesh.node.peers import PeerClient
+from sesh.node.replication import StorageService, StorageSettings
 from sesh.node.router import OnionRouter, OnionSettings
 from sesh.node.rpc import RpcPool
-from sesh.node.storage import StorageRpc, StorageService, StorageSettings
+from sesh.node.storage import StorageRpc
 from sesh.node.store import Identity, Store
 
 log = logging.getLogger("sesh.node")

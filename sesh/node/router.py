@@ -45,7 +45,8 @@ from sesh.node.onion import (
     parse_request,
     peel,
 )
-from sesh.node.storage import Response, StorageRpc
+from sesh.node.storage import StorageRpc
+from sesh.node.storage_requests import Response
 
 log = logging.getLogger("sesh.node.onion")
 

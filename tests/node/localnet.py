@@ -24,8 +24,9 @@ from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, NodeInfo, StaticViews, static_view
 from sesh.node.onion import Hop
 from sesh.node.peers import PeerClient
+from sesh.node.replication import StorageService, StorageSettings
 from sesh.node.router import OnionRouter, OnionSettings
-from sesh.node.storage import StorageRpc, StorageService, StorageSettings
+from sesh.node.storage import StorageRpc
 
 
 def identity_for(label: str) -> NodeIdentity:
@@ -147,3 +148,20 @@ class LocalNet:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class NetInLoop:
+    """A LocalNet kept running in a private event loop, for synchronous callers
+    (hypothesis tests share one across examples)."""
+
+    def __init__(self, tmp_path: Path, count: int):
+        self.loop = asyncio.new_event_loop()
+        self.net = LocalNet(tmp_path, count)
+        self.loop.run_until_complete(self.net.start())
+
+    def run(self, awaitable):
+        return self.loop.run_until_complete(awaitable)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.net.close())
+        self.loop.close()

@@ -149,7 +149,7 @@ class ProcessNet:
         storage = {
             "expiry_interval": 1.0,
             "sync_interval": 5.0,
-            "peer_timeout": 3.0,
+            "peer_timeout": 10.0,
             **self.storage,
         }
         storage_lines = "\n".join(f"{k} = {v}" for k, v in storage.items())

@@ -11,6 +11,9 @@ import json
 import socket
 
 import aiohttp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from nacl.bindings import crypto_box_keypair
 
 from sesh.client import AccountKeys, OnionClient, pick_path
@@ -26,7 +29,7 @@ from sesh.node.onion import (
     unseal,
 )
 from sesh.node.peers import sign_request
-from tests.node.localnet import LocalNet, identity_for
+from tests.node.localnet import LocalNet, NetInLoop, identity_for
 from tests.node.session_builders import client_key, desktop_build, libsession_build
 from tests.node.test_storage import retrieve_params, store_params
 
@@ -269,3 +272,40 @@ def test_peers__requests_unsigned_stale_replayed_misaddressed_or_from_outsiders_
             assert receiver.rpc.db.count() == 1
 
     run(scenario())
+
+
+@pytest.fixture(scope="module")
+def fuzz_net(tmp_path_factory):
+    """Three nodes for all fuzzing examples; node 1 holds a message."""
+    net = NetInLoop(tmp_path_factory.mktemp("fuzz-router"), 3)
+    user = AccountKeys.generate()
+    now = int(net.net.clock() * 1000)
+    rpc = net.net.nodes[1].rpc
+    net.run(rpc.handle("store", store_params(user.session_id, b"kept", now)))
+    net.kept = rpc.db.all_hashes()
+    yield net
+    net.close()
+
+
+ENVELOPE_JSON = st.dictionaries(
+    st.sampled_from(["ephemeral_key", "enc_type", "hop_no", "destination", "headers"]),
+    st.one_of(
+        st.none(),
+        st.integers(-5, 40),
+        st.text(max_size=70),
+        st.sampled_from(["aes-gcm", "xchacha20", "00" * 32, "ab" * 32]),
+    ),
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.builds(pack, st.binary(max_size=200), ENVELOPE_JSON),
+    )
+)
+def test_router__fuzzed_onion_bodies_get_an_error_status_and_lose_nothing(fuzz_net, body):
+    response = fuzz_net.run(fuzz_net.net.nodes[0].router.process(body))
+    assert response.status in {200, 400, 502, 503}, (response.status, response.text)
+    assert fuzz_net.net.nodes[1].rpc.db.all_hashes() == fuzz_net.kept

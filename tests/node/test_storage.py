@@ -18,13 +18,10 @@ from nacl.signing import VerifyKey
 from sesh.client import AccountKeys
 from sesh.node.messages import MessageDB
 from sesh.node.network import static_view
-from sesh.node.storage import (
-    DAY_MS,
-    MAX_MESSAGE_BYTES,
-    StorageRpc,
-)
+from sesh.node.storage import StorageRpc
+from sesh.node.storage_requests import DAY_MS, MAX_MESSAGE_BYTES
 from sesh.node.swarm import swarm_space
-from tests.node.localnet import LocalNet
+from tests.node.localnet import LocalNet, NetInLoop
 
 
 def run(coro):
@@ -504,31 +501,16 @@ def test_storage__malformed_requests_get_their_error_and_change_nothing(tmp_path
     run(scenario())
 
 
-class FuzzNode:
-    """One node, started once for all fuzzing examples (in its own event loop)."""
-
-    def __init__(self, tmp_path):
-        self.loop = asyncio.new_event_loop()
-        self.net = LocalNet(tmp_path, 1)
-        self.loop.run_until_complete(self.net.start())
-        self.rpc = self.net.nodes[0].rpc
-        self.user = AccountKeys.generate()
-        now = int(self.net.clock() * 1000)
-        for data in (b"first", b"second"):
-            self.call("store", store_params(self.user.session_id, data, now))
-        self.kept = held(self.rpc)
-
-    def call(self, method, params):
-        return self.loop.run_until_complete(self.rpc.handle(method, params))
-
-    def close(self):
-        self.loop.run_until_complete(self.net.close())
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def fuzz_node(tmp_path_factory):
-    node = FuzzNode(tmp_path_factory.mktemp("fuzz"))
+    """One node for all fuzzing examples, holding two messages."""
+    node = NetInLoop(tmp_path_factory.mktemp("fuzz"), 1)
+    node.rpc = node.net.nodes[0].rpc
+    now = int(node.net.clock() * 1000)
+    user = AccountKeys.generate()
+    for data in (b"first", b"second"):
+        node.run(node.rpc.handle("store", store_params(user.session_id, data, now)))
+    node.kept = held(node.rpc)
     yield node
     node.close()
 
@@ -557,7 +539,7 @@ FIELD_VALUES = st.one_of(
     params=st.dictionaries(st.sampled_from(FIELD_NAMES), FIELD_VALUES, max_size=8),
 )
 def test_storage__fuzzed_requests_never_fail_the_node_nor_lose_a_message(fuzz_node, method, params):
-    answer = fuzz_node.call(method, params)
+    answer = fuzz_node.run(fuzz_node.rpc.handle(method, params))
     assert answer.status in {200, 400, 401, 403, 404, 406, 421}, (answer.status, answer.body)
     assert fuzz_node.kept <= held(fuzz_node.rpc)
 
