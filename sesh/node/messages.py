@@ -244,7 +244,8 @@ class MessageDB:
         message); and whether more remain."""
         limit = -1 if max_count is None else max_count + 1
         cursor = self.db.execute(
-            "SELECT seq, hash, timestamp, expiry, data FROM messages"
+            # The owner index, always: a scan in arrival order would cross other accounts.
+            "SELECT seq, hash, timestamp, expiry, data FROM messages INDEXED BY messages_by_owner"
             " WHERE pubkey = ?1 AND namespace = ?2 AND expiry > ?4 AND seq > COALESCE("
             "(SELECT seq FROM messages WHERE hash = ?3 AND pubkey = ?1 AND namespace = ?2), 0)"
             " ORDER BY seq LIMIT ?5",
