@@ -71,6 +71,17 @@ log = logging.getLogger("sesh.node.storage")
 # ----- the RPC
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request being served: the network as it stood, the client's params, the node's
+    clock, and whether a swarm peer forwarded it."""
+
+    view: NetworkView
+    params: dict[str, Any]
+    now: int
+    forwarded: bool
+
+
 class WriteBatch:
     """Stores wait for the next commit, and every store of one event-loop turn shares it: a
     commit costs more than the inserts. Each store is answered only once committed."""
@@ -175,36 +186,33 @@ class StorageRpc:
             body["t"] = now
             return Response(200, body)
         if method == "store":
-            return await self._store(view, parse_store(params), params, now, forwarded)
+            req: Any = parse_store(params)
+        elif method == "retrieve":
+            req = parse_retrieve(params)
+        elif method == "delete":
+            req = parse_delete(params)
+        elif method == "expire":
+            req = parse_expire(params)
+        else:
+            raise RpcError(400, f"no method {method}"[:200])
+        if not view.is_ours(req.account[1:]):
+            # 421 with the swarm that holds the account.
+            body = view.swarm_json(view.swarm_for(req.account[1:]))
+            body["t"] = now
+            return Response(421, body)
         if method == "retrieve":
-            return self._retrieve(view, parse_retrieve(params), now)
+            return self._retrieve(req, now)
+        call = Call(view, params, now, forwarded)
+        if method == "store":
+            return await self._store(call, req)
         if method == "delete":
-            return await self._delete(view, parse_delete(params), params, now, forwarded)
-        if method == "expire":
-            return await self._expire(view, parse_expire(params), params, now, forwarded)
-        raise RpcError(400, f"no method {method}"[:200])
-
-    def _misdirected(self, view: NetworkView, account: bytes, now: int) -> Response | None:
-        """421 with the right swarm if the account is not this swarm's."""
-        if view.is_ours(account[1:]):
-            return None
-        body = view.swarm_json(view.swarm_for(account[1:]))
-        body["t"] = now
-        return Response(421, body)
+            return await self._delete(call, req)
+        return await self._expire(call, req)
 
     # ----- store
 
-    async def _store(
-        self,
-        view: NetworkView,
-        req: StoreRequest,
-        params: dict[str, Any],
-        now: int,
-        forwarded: bool,
-    ) -> Response:
-        wrong = self._misdirected(view, req.account, now)
-        if wrong:
-            return wrong
+    async def _store(self, call: Call, req: StoreRequest) -> Response:
+        now, forwarded = call.now, call.forwarded
         public = is_public_inbox(req.namespace)
         ttl = req.expiry - req.timestamp
         if not TTL_MIN_MS <= ttl <= (TTL_MAX_MS if public else TTL_MAX_PRIVATE_MS):
@@ -240,7 +248,7 @@ class StorageRpc:
 
         if forwarded:
             return Response(200, await local())
-        response = await self._swarm_request(view, "store", params, local)
+        response = await self._swarm_request(call, "store", local)
         if isinstance(response.body, dict):
             response.body["hash"] = hash_
             response.body["t"] = now
@@ -248,10 +256,7 @@ class StorageRpc:
 
     # ----- retrieve
 
-    def _retrieve(self, view: NetworkView, req: RetrieveRequest, now: int) -> Response:
-        wrong = self._misdirected(view, req.account, now)
-        if wrong:
-            return wrong
+    def _retrieve(self, req: RetrieveRequest, now: int) -> Response:
         if req.auth is None:
             if not is_noauth_retrieve(req.namespace):
                 raise RpcError(401, "retrieve: request signature required")
@@ -298,26 +303,16 @@ class StorageRpc:
 
     # ----- delete
 
-    async def _delete(
-        self,
-        view: NetworkView,
-        req: DeleteRequest,
-        params: dict[str, Any],
-        now: int,
-        forwarded: bool,
-    ) -> Response:
-        wrong = self._misdirected(view, req.account, now)
-        if wrong:
-            return wrong
+    async def _delete(self, call: Call, req: DeleteRequest) -> Response:
         if not verify_auth(req.account, req.auth, b"delete" + "".join(req.hashes).encode()):
             raise RpcError(401, "delete_msgs signature verification failed")
 
         async def local() -> dict[str, Any]:
-            return self.apply_delete(req, "delete", params, now)
+            return self.apply_delete(req, "delete", call.params, call.now)
 
-        if forwarded:
+        if call.forwarded:
             return Response(200, await local())
-        response = await self._swarm_request(view, "delete", params, local)
+        response = await self._swarm_request(call, "delete", local)
         if req.required and response.status == 200 and isinstance(response.body, dict):
             results = response.body["swarm"].values()
             if not any(r.get("deleted") for r in results):
@@ -342,29 +337,19 @@ class StorageRpc:
 
     # ----- expire
 
-    async def _expire(
-        self,
-        view: NetworkView,
-        req: ExpireRequest,
-        params: dict[str, Any],
-        now: int,
-        forwarded: bool,
-    ) -> Response:
-        wrong = self._misdirected(view, req.account, now)
-        if wrong:
-            return wrong
+    async def _expire(self, call: Call, req: ExpireRequest) -> Response:
         for expiry in req.expiries:
-            if expiry < now - 60 * SECOND_MS:
+            if expiry < call.now - 60 * SECOND_MS:
                 raise RpcError(401, "expire: timestamp should be >= current time")
         if not verify_auth(req.account, req.auth, expire_message(req)):
             raise RpcError(401, "expire: signature verification failed")
 
         async def local() -> dict[str, Any]:
-            return self.apply_expire(req, params, now)
+            return self.apply_expire(req, call.params, call.now)
 
-        if forwarded:
+        if call.forwarded:
             return Response(200, await local())
-        return await self._swarm_request(view, "expire", params, local)
+        return await self._swarm_request(call, "expire", local)
 
     def apply_expire(self, req: ExpireRequest, params: dict[str, Any], applied_at: int) -> dict:
         targets = [min(e, applied_at + TTL_MAX_PRIVATE_MS) for e in req.expiries]
@@ -420,16 +405,12 @@ class StorageRpc:
             raise RpcError(406, f"{what} too far from current time")
 
     async def _swarm_request(
-        self,
-        view: NetworkView,
-        method: str,
-        params: dict[str, Any],
-        local: Callable[[], Awaitable[dict[str, Any]]],
+        self, call: Call, method: str, local: Callable[[], Awaitable[dict[str, Any]]]
     ) -> Response:
         """Copy the request to every swarm peer while applying it here; the answer holds
         each member's result (500 if every member failed)."""
-        peers = view.peers() if self.peers is not None else []
-        tasks = [asyncio.create_task(self._forward(peer, method, params)) for peer in peers]
+        peers = call.view.peers() if self.peers is not None else []
+        tasks = [asyncio.create_task(self._forward(peer, method, call.params)) for peer in peers]
         try:
             mine = await local()
         except StorageFull:
