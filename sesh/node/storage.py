@@ -251,7 +251,6 @@ class StorageRpc:
         response = await self._swarm_request(call, "store", local)
         if isinstance(response.body, dict):
             response.body["hash"] = hash_
-            response.body["t"] = now
         return response
 
     # ----- retrieve
@@ -421,8 +420,8 @@ class StorageRpc:
                 swarm[peer.ed25519.hex()] = result
         ok = any("failed" not in r for r in swarm.values())
         if not ok and "reason" in mine:
-            return Response(507, {"swarm": swarm})
-        return Response(200 if ok else 500, {"swarm": swarm})
+            return Response(507, {"swarm": swarm, "t": call.now})
+        return Response(200 if ok else 500, {"swarm": swarm, "t": call.now})
 
     async def _forward(self, peer: NodeInfo, method: str, params: dict[str, Any]) -> dict:
         assert self.peers is not None
