@@ -69,6 +69,7 @@ bench: setup
 	python bench/staking.py
 	python bench/staking_stateful.py
 	python bench/bridge.py
+	python bench/onion.py
 
 lint: setup
 	ruff check .

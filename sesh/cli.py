@@ -1,6 +1,6 @@
 """`sesh`: the command line of the Session Network on Arbitrum.
 
-Sub-commands are grouped by who uses them (keys, node, rewards, names, pro); each lives
+Sub-commands are grouped by who uses them (keys, node, msg, rewards, names, pro); each lives
 in its own module and registers itself on `main`.
 """
 
@@ -25,12 +25,13 @@ def _register_commands() -> None:
     import sesh.commands.node_ops  # noqa: F401
     from sesh.commands.dev import dev
     from sesh.commands.keys import keys
+    from sesh.commands.msg import msg
     from sesh.commands.names import names
     from sesh.commands.node import node
     from sesh.commands.pro import pro
     from sesh.commands.rewards import rewards
 
-    for group in (keys, node, rewards, names, pro, dev):
+    for group in (keys, node, rewards, names, pro, msg, dev):
         main.add_command(group)
 
 

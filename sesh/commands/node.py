@@ -38,6 +38,8 @@ def run(config_path: Path) -> None:
     """
     from sesh.node.app import build_bridge, run_until_signalled, setup_logging
     from sesh.node.config import ConfigError, load_config
+    from sesh.node.identity import IdentityError
+    from sesh.node.messages import MessageDBError
     from sesh.node.store import StoreError
 
     try:
@@ -47,7 +49,9 @@ def run(config_path: Path) -> None:
     setup_logging(config.log_level, config.log_format)
     try:
         bridge = build_bridge(config)
-    except StoreError as exc:
+    except IdentityError as exc:
+        raise click.ClickException(f"{config_path}: {exc}") from None
+    except (StoreError, MessageDBError) as exc:
         raise click.ClickException(str(exc)) from None
     try:
         asyncio.run(run_until_signalled(bridge))

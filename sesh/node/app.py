@@ -3,8 +3,10 @@ their routes on one aiohttp application, and runs their background tasks in a Ta
 until SIGTERM/SIGINT.
 
 A component is any object with `setup_routes(app)` (its HTTP routes) and `async
-run(stop)` (its background work, returning when `stop` is set). Later parts (onion
-requests, message storage, network votes) add theirs in `build_components`.
+run(stop)` (its background work, returning when `stop` is set). Later parts (network
+votes) add theirs in `build_components`. With a node key (`node.key_file`), the node also
+stores messages for its swarm and routes onion requests; without one it only follows the
+chain and serves the registry.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from aiohttp import web
 from sesh.node.api import RegistryApi
 from sesh.node.chain import ChainTracker, TrackerSettings
 from sesh.node.config import NodeConfig
+from sesh.node.identity import NodeIdentity, load_identity
+from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
+from sesh.node.network import TrackerViews
+from sesh.node.peers import PeerClient
+from sesh.node.replication import StorageService, StorageSettings
+from sesh.node.router import OnionRouter, OnionSettings
 from sesh.node.rpc import RpcPool
+from sesh.node.storage import StorageRpc
 from sesh.node.store import Identity, Store
 
 log = logging.getLogger("sesh.node")
@@ -44,10 +53,13 @@ class Bridge:
     store: Store
     pool: RpcPool
     tracker: ChainTracker
+    identity: NodeIdentity | None = None
     components: list[Any] = field(default_factory=list)
 
     def web_app(self) -> web.Application:
-        app = web.Application(client_max_size=1 << 20)
+        # The onion route reads its body itself, against its own limit.
+        limit = max(1 << 20, self.config.onion.max_request_bytes + 1)
+        app = web.Application(client_max_size=limit)
         for component in self.components:
             component.setup_routes(app)
         return app
@@ -72,6 +84,9 @@ class Bridge:
                     tasks.create_task(component.run(stop))
         finally:
             await runner.cleanup()
+            for component in self.components:
+                if hasattr(component, "close"):
+                    component.close()
             await self.pool.close()
             self.tracker.close()
             self.store.close()
@@ -92,6 +107,9 @@ class TrackerComponent:
 
 
 def build_bridge(config: NodeConfig) -> Bridge:
+    """Every component, built from the configuration. Raises IdentityError for an unusable
+    node key and StoreError / MessageDBError for an unusable database."""
+    node_identity = load_identity(config)
     metrics = Metrics()
     identity = Identity(
         chain_id=config.chain.chain_id,
@@ -113,22 +131,53 @@ def build_bridge(config: NodeConfig) -> Bridge:
         reorg_history_blocks=config.chain.reorg_history_blocks,
     )
     tracker = ChainTracker(pool, store, config.contracts.addresses, metrics, settings)
-    bridge = Bridge(config=config, metrics=metrics, store=store, pool=pool, tracker=tracker)
+    bridge = Bridge(
+        config=config,
+        metrics=metrics,
+        store=store,
+        pool=pool,
+        tracker=tracker,
+        identity=node_identity,
+    )
     bridge.components = build_components(bridge)
     return bridge
 
 
 def build_components(bridge: Bridge) -> list[Any]:
     """Every component of the bridge, in start order."""
-    return [
+    config = bridge.config
+    identity = bridge.identity
+    own_key = identity.ed25519_pubkey if identity else config.node.ed25519_pubkey
+    components: list[Any] = [
         TrackerComponent(bridge.tracker),
-        RegistryApi(
-            bridge.tracker,
-            bridge.metrics,
-            bridge.config.chain.chain_id,
-            bridge.config.node.ed25519_pubkey,
-        ),
+        RegistryApi(bridge.tracker, bridge.metrics, config.chain.chain_id, own_key),
     ]
+    if identity is None:
+        log.info("no node.key_file: onion requests and message storage are off")
+        return components
+    views = TrackerViews(bridge.tracker, identity.ed25519_pubkey)
+    peers = PeerClient(identity, timeout=config.storage.peer_timeout)
+    db = MessageDB(config.node.data_dir / "messages.sqlite3", config.storage.max_bytes)
+    rpc = StorageRpc(db, identity, views, peers, bridge.metrics)
+    storage = StorageService(
+        rpc,
+        peers,
+        StorageSettings(
+            expiry_interval=config.storage.expiry_interval,
+            sync_interval=config.storage.sync_interval,
+        ),
+    )
+    router = OnionRouter(
+        identity,
+        views,
+        rpc,
+        bridge.metrics,
+        OnionSettings(
+            max_request_bytes=config.onion.max_request_bytes,
+            relay_timeout=config.onion.relay_timeout,
+        ),
+    )
+    return components + [storage, router]
 
 
 async def run_until_signalled(bridge: Bridge) -> None:

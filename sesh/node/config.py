@@ -21,7 +21,19 @@
     data_dir = "node-data"                   # SQLite database lives here
     listen = "127.0.0.1:22021"               # HTTP API (host:port)
     key_store = "keys/node.json"             # this node's keys (read by later parts)
-    ed25519_pubkey = "…64 hex…"              # this node's identity, for /info
+    key_file = "keys/node.key"               # Ed25519 seed (64 hex digits), mode 0600:
+                                             # enables onion requests and message storage
+    ed25519_pubkey = "…64 hex…"              # this node's identity (must match key_file)
+
+    [storage]                                # message storage (with key_file)
+    max_bytes = 1073741824                   # messages database bound; stores refused beyond
+    expiry_interval = 10.0                   # seconds between drops of expired messages
+    sync_interval = 30.0                     # seconds between catch-ups with swarm peers
+    peer_timeout = 5.0                       # seconds per node-to-node request
+
+    [onion]
+    max_request_bytes = 1048576              # larger onion requests are refused (413)
+    relay_timeout = 20.0                     # seconds to wait for the next hop
 
     [log]
     level = "info"                           # debug, info, warning, error
@@ -79,6 +91,21 @@ class NodeSection:
     listen_port: int
     key_store: Path | None = None
     ed25519_pubkey: bytes | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    max_bytes: int = 1 << 30
+    expiry_interval: float = 10.0
+    sync_interval: float = 30.0
+    peer_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class OnionConfig:
+    max_request_bytes: int = 1 << 20
+    relay_timeout: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +116,8 @@ class NodeConfig:
     log_level: str = "info"
     log_format: str = "text"
     path: Path | None = field(default=None, compare=False)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    onion: OnionConfig = field(default_factory=OnionConfig)
 
     @property
     def database_path(self) -> Path:
@@ -108,16 +137,20 @@ def load_config(path: Path | str) -> NodeConfig:
 
 
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> NodeConfig:
-    _only(data, "", {"chain", "contracts", "node", "log"})
+    _only(data, "", {"chain", "contracts", "node", "log", "storage", "onion"})
     chain_data = _table(data, "chain")
     contracts_data = _table(data, "contracts")
     node_data = _table(data, "node")
     log_data = _table(data, "log", required=False)
+    storage_data = _table(data, "storage", required=False)
+    onion_data = _table(data, "onion", required=False)
 
     _only(chain_data, "chain.", {f.name for f in ChainConfig.__dataclass_fields__.values()})
     _only(contracts_data, "contracts.", {"manifest", "staking", "pro", "start_block"})
-    _only(node_data, "node.", {"data_dir", "listen", "key_store", "ed25519_pubkey"})
+    _only(node_data, "node.", {"data_dir", "listen", "key_store", "key_file", "ed25519_pubkey"})
     _only(log_data, "log.", {"level", "format"})
+    _only(storage_data, "storage.", set(StorageConfig.__dataclass_fields__))
+    _only(onion_data, "onion.", set(OnionConfig.__dataclass_fields__))
 
     providers = chain_data.get("providers")
     if not isinstance(providers, list) or not providers:
@@ -165,12 +198,30 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
         if len(pubkey) != 32:
             raise ConfigError(f"node.ed25519_pubkey: {len(pubkey)} bytes, not 32")
     key_store = node_data.get("key_store")
+    key_file = node_data.get("key_file")
     node = NodeSection(
         data_dir=_path(node_data.get("data_dir", "node-data"), base),
         listen_host=host,
         listen_port=port,
         key_store=_path(key_store, base) if key_store is not None else None,
         ed25519_pubkey=pubkey,
+        key_file=_path(key_file, base) if key_file is not None else None,
+    )
+    storage = StorageConfig(
+        max_bytes=_int(
+            storage_data.get("max_bytes", 1 << 30), "storage.max_bytes", minimum=1 << 16
+        ),
+        expiry_interval=_float(
+            storage_data.get("expiry_interval", 10.0), "storage.expiry_interval"
+        ),
+        sync_interval=_float(storage_data.get("sync_interval", 30.0), "storage.sync_interval"),
+        peer_timeout=_float(storage_data.get("peer_timeout", 5.0), "storage.peer_timeout"),
+    )
+    onion = OnionConfig(
+        max_request_bytes=_int(
+            onion_data.get("max_request_bytes", 1 << 20), "onion.max_request_bytes", minimum=1024
+        ),
+        relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
     )
 
     level = str(log_data.get("level", "info")).lower()
@@ -179,7 +230,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     fmt = str(log_data.get("format", "text")).lower()
     if fmt not in LOG_FORMATS:
         raise ConfigError(f"log.format: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
-    return NodeConfig(chain, contracts, node, level, fmt, path)
+    return NodeConfig(chain, contracts, node, level, fmt, path, storage, onion)
 
 
 def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int | None]:

@@ -20,6 +20,16 @@ HELP = {
     "sesh_bridge_nodes": "registered nodes, by status",
     "sesh_bridge_swarms": "swarms",
     "sesh_bridge_pro_keys": "Pro public keys with a recorded expiry",
+    "sesh_onion_requests_total": "onion requests, by outcome (relayed, served, or the error)",
+    "sesh_storage_requests_total": "storage RPC requests, by method and answer status",
+    "sesh_storage_messages": "messages held",
+    "sesh_storage_bytes": "size of the message database",
+    "sesh_storage_messages_stored_total": "new messages stored (clients, copies, catch-ups)",
+    "sesh_storage_messages_retrieved_total": "messages returned by retrieve",
+    "sesh_storage_messages_expired_total": "expired messages dropped",
+    "sesh_storage_messages_handed_off_total": "messages handed to the swarm now holding them",
+    "sesh_storage_peer_failures_total": "copies to swarm peers that got no answer",
+    "sesh_storage_peer_refused_total": "node-to-node requests refused (signature, membership)",
 }
 
 
@@ -30,7 +40,7 @@ class Metrics:
         self._values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
+        key = (name, tuple(sorted(labels.items())) if labels else ())
         self._values[key] = self._values.get(key, 0) + amount
 
     def set(self, name: str, value: float, **labels: str) -> None:
