@@ -100,7 +100,8 @@ class Network:
         return view[1], view[3]  # status, exit_reason
 
     def nonce(self, account: int) -> int:
-        return int(self.rpc("eth_getTransactionCount", [self.driver.accounts[account], "pending"]), 16)
+        address = self.driver.accounts[account]
+        return int(self.rpc("eth_getTransactionCount", [address, "pending"]), 16)
 
     def transactions_to_staking(self, since_block: int) -> list[dict]:
         found = []
