@@ -38,7 +38,8 @@ log = logging.getLogger("sesh.node.chain_tx")
 GAS_MARGIN_PERCENT = 125
 RECEIPT_POLL = 0.25
 STATUS_NAMES = {0: "none", 1: "open", 2: "active", 3: "exiting", 4: "exited", 5: "cancelled"}
-_NODE_VIEW = "(address,uint8,uint16,uint8,uint256,uint256,uint256,uint256,uint256,uint256,uint16,uint256,bytes)"  # noqa: E501
+# The ABI type of `node(uint64)`'s answer (the NodeView struct).
+NODE_VIEW_TYPE = "(address,uint8,uint16,uint8,uint256,uint256,uint256,uint256,uint256,uint256,uint16,uint256,bytes)"  # noqa: E501
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")
 
 
@@ -146,7 +147,7 @@ class StakingChain:
 
     async def node(self, node_id: int, block: str = "latest") -> NodeOnChain:
         raw = await self._call(selector("node(uint64)") + abi_encode(["uint64"], [node_id]), block)
-        (view,) = abi_decode([_NODE_VIEW], raw)
+        (view,) = abi_decode([NODE_VIEW_TYPE], raw)
         return NodeOnChain(STATUS_NAMES.get(view[1], str(view[1])), view[7], view[8])
 
     async def active_nodes(self, block: str = "latest") -> int:
