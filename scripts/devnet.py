@@ -69,9 +69,14 @@ DEVNET_DIR = Path(".cache/devnet")
 def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
     """Start a local Arbitrum-like chain, deploy the Session contracts, run service nodes
     and a user story through the whole system."""
+    from ape.logging import LogLevel, logger
     from rich.console import Console
 
+    from sesh.devnet_story import StoryError
+
     console = Console()
+    # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
+    logger.set_level(LogLevel.WARNING)
     started = time.monotonic()
     log_path = Path(".cache/devnet-anvil.log")
     log_path.parent.mkdir(exist_ok=True)
@@ -108,6 +113,11 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
                     )
         except DevnetError as exc:
             raise click.ClickException(str(exc)) from None
+        except (StoryError, TimeoutError) as exc:
+            raise click.ClickException(
+                f"{exc}\nThe bridges' logs are in {DEVNET_DIR}/node-*/node.log, anvil's in "
+                f"{log_path}."
+            ) from None
         console.print(f"Done in {time.monotonic() - started:.0f} s.")
         if exit_after:
             console.print("--exit: stopping the bridges and the chain.")

@@ -307,15 +307,24 @@ class DevnetStory:
         return failing, best
 
     def record_submission(self, victim: int) -> None:
-        for node in self.network.live:
-            body = node.process.get("/votes")
-            for row in body["submissions"]:
-                if row["node_id"] == victim and row["status"] == "mined":
-                    self.result.removal_tx = row["tx_hash"]
-                    self.result.removal_submitter = node.node_id
-                    self.result.non_signers = row["non_signers"]
-                    return
-        raise StoryError(f"no bridge logged the transaction that removed node {victim}")
+        """The logged transaction that removed `victim` (its sender records the receipt a
+        moment after the chain has it)."""
+
+        def mined():
+            for node in self.network.live:
+                assert node.process is not None
+                for row in node.process.get("/votes")["submissions"]:
+                    if row["node_id"] == victim and row["status"] == "mined":
+                        return node, row
+            return None
+
+        try:
+            node, row = wait_until(mined, 30.0, f"a bridge to log node {victim}'s removal")
+        except TimeoutError:
+            raise StoryError(f"no bridge logged the transaction that removed node {victim}")
+        self.result.removal_tx = row["tx_hash"]
+        self.result.removal_submitter = node.node_id
+        self.result.non_signers = row["non_signers"]
 
     def rewards(self) -> None:
         from sesh.commands.dev import move_chain_time

@@ -195,6 +195,21 @@ def aggregator_rank(
     return line.index(own_node_id) if own_node_id in line else None
 
 
+def takes_the_lead(
+    rank: int, failing_for: float, at_rank_for: float, remove_after: float, takeover_delay: float
+) -> bool:
+    """Whether the node `rank`-th in line leads the vote on a failing node now. The first
+    (rank 0) leads as soon as it sees the failure (its rounds gather signatures once the
+    others have seen it fail for `remove_after`). The one at rank r waits until the vote
+    could have succeeded r `takeover_delay`s ago, and until it has held that place for as
+    long: when a node ahead of it dies, the new first leads at once while the next ones
+    wait again, so two aggregators never gather a quorum at the same time."""
+    if rank == 0:
+        return True
+    wait = rank * takeover_delay
+    return failing_for >= remove_after + wait and at_rank_for >= wait
+
+
 def network_members(statuses: Mapping[int, str]) -> list[int]:
     """The node ids in the contract's aggregate key: every Active or Exiting node."""
     return sorted(n for n, status in statuses.items() if status in NETWORK_STATUSES)

@@ -39,6 +39,7 @@ from sesh.node.vote_rules import (
     SignPolicy,
     VoteRequestError,
     aggregator_rank,
+    takes_the_lead,
     parse_sign_request,
     refusal,
     test_sample,
@@ -100,6 +101,8 @@ class VotesService:
         # The nodes in the network as of the last round (whom a running vote asks).
         self._network: list[Voter] = []
         self._activated_at: dict[int, int] = {}
+        # failing node -> (this node's place in line to lead its removal, since when).
+        self._rank_since: dict[int, tuple[int, float]] = {}
         self._stop = asyncio.Event()
 
     def session(self) -> aiohttp.ClientSession:
@@ -208,13 +211,26 @@ class VotesService:
         for state in states:
             node_id = state.node_id
             if not state.failing or snap.statuses.get(node_id) not in NETWORK_STATUSES:
+                self._rank_since.pop(node_id, None)
                 continue
             swarm = snap.swarms.get(snap.swarm_of.get(node_id, -1), [])
             rank = aggregator_rank(snap.own_id, swarm, node_id, unhealthy)
-            failing_for = state.failing_for(now)
-            if rank is None or failing_for < rank * self.config.takeover_delay:
+            if rank is None:
+                self._rank_since.pop(node_id, None)
                 continue
-            action = LIQUIDATE if failing_for >= self.config.liquidate_after else REMOVE
+            held, since = self._rank_since.get(node_id, (rank, now))
+            if held != rank:
+                since = now
+            self._rank_since[node_id] = (rank, since)
+            if not takes_the_lead(
+                rank,
+                state.failing_for(now),
+                now - since,
+                self.config.remove_after,
+                self.config.takeover_delay,
+            ):
+                continue
+            action = LIQUIDATE if state.failing_for(now) >= self.config.liquidate_after else REMOVE
             self._start(action, node_id, self._still_failing(node_id))
         if self.config.exit_votes and snap.own_status == "exiting":
             activated_at = await self.activated_at(snap.own_id)

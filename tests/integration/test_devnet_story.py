@@ -140,10 +140,13 @@ def test_devnet__the_aggregator_killed_mid_vote__another_node_completes_it_once(
     log = sqlite3.connect(network.by_id(first).process.directory / "data" / "votes.sqlite3")
     query = "SELECT COUNT(*) FROM submissions WHERE node_id = ?"
     assert log.execute(query, (failing,)).fetchone() == (0,)
-    rows = network.by_id(second).process.get("/votes")["submissions"]
-    assert [(r["node_id"], r["status"]) for r in rows if r["node_id"] == failing] == [
-        (failing, "mined")
-    ]
+
+    def logged():
+        rows = network.by_id(second).process.get("/votes")["submissions"]
+        mine = [(r["node_id"], r["status"]) for r in rows if r["node_id"] == failing]
+        return mine if mine != [(failing, "sent")] else None
+
+    assert wait_until(logged, 30, "the receipt in the log") == [(failing, "mined")]
 
 
 def _node_view(devnet: Running, node_id: int) -> tuple:
