@@ -321,7 +321,9 @@ class DevnetStory:
         try:
             node, row = wait_until(mined, 30.0, f"a bridge to log node {victim}'s removal")
         except TimeoutError:
-            raise StoryError(f"no bridge logged the transaction that removed node {victim}")
+            raise StoryError(
+                f"no bridge logged the transaction that removed node {victim}"
+            ) from None
         self.result.removal_tx = row["tx_hash"]
         self.result.removal_submitter = node.node_id
         self.result.non_signers = row["non_signers"]

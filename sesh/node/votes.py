@@ -39,9 +39,9 @@ from sesh.node.vote_rules import (
     SignPolicy,
     VoteRequestError,
     aggregator_rank,
-    takes_the_lead,
     parse_sign_request,
     refusal,
+    takes_the_lead,
     test_sample,
 )
 from sesh.node.votes_db import VotesDB
