@@ -11,6 +11,7 @@ the service nodes (some delegated), starts a bridge per node on loopback
 of sesh/devnet_story.py. Then it keeps everything running until Ctrl-C.
 """
 
+import signal
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sesh.devnet import (
     start_nodes_and_story,
 )
 from sesh.devnet_network import DEFAULT_PORT
+from sesh.devnet_story import MIN_STORY_NODES
 
 DEVNET_DIR = Path(".cache/devnet")
 
@@ -37,7 +39,8 @@ DEVNET_DIR = Path(".cache/devnet")
     type=click.IntRange(0, 60),
     default=12,
     show_default=True,
-    help="Service nodes to register and run (0: the chain and contracts only).",
+    help=f"Service nodes to register and run: 0 (the chain and contracts only) or at least "
+    f"{MIN_STORY_NODES}.",
 )
 @click.option(
     "--node-port",
@@ -72,9 +75,17 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
     from ape.logging import LogLevel, logger
     from rich.console import Console
 
+    from sesh.client import ClientError
     from sesh.devnet_story import StoryError
 
+    if 0 < nodes < MIN_STORY_NODES:
+        raise click.BadParameter(
+            f"{nodes}: the story needs at least {MIN_STORY_NODES} nodes (or 0 for none)",
+            param_hint="--nodes",
+        )
     console = Console()
+    # SIGTERM (a supervisor, `kill`) stops the bridges and the chain as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
     logger.set_level(LogLevel.WARNING)
     started = time.monotonic()
@@ -113,7 +124,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
                     )
         except DevnetError as exc:
             raise click.ClickException(str(exc)) from None
-        except (StoryError, TimeoutError) as exc:
+        except (StoryError, ClientError, TimeoutError) as exc:
             raise click.ClickException(
                 f"{exc}\nThe bridges' logs are in {DEVNET_DIR}/node-*/node.log, anvil's in "
                 f"{log_path}."
@@ -132,6 +143,10 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
         if devnet is not None:
             devnet.stop()
         anvil.stop()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def explore(console, devnet, url: str) -> None:

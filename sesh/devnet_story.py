@@ -47,6 +47,8 @@ PRO_PLAN = 1
 DAY = 86_400
 # The vote (15 s of failures on the devnet) must be done well within this.
 VOTE_TIMEOUT = 240.0
+# The story needs a path of three nodes and a target after one node is gone.
+MIN_STORY_NODES = 5
 
 
 class StoryError(Exception):
@@ -249,7 +251,10 @@ class DevnetStory:
 
         self.step("A node of alice's swarm dies; the network votes it out")
         self.result.swarms_before = self.network.wait_agreement(self.head())
-        victim = self.network.by_id(max(self.alice_swarm()))
+        # The highest id of her swarm, a solo node where there is one (the shared nodes'
+        # operator and delegator claim their rewards at the end).
+        swarm = sorted(self.alice_swarm(), key=lambda n: (self.network.by_id(n).delegated, -n))
+        victim = self.network.by_id(swarm[0])
         assert victim.process is not None
         victim.process.kill()
         self.result.killed = victim.node_id
@@ -340,11 +345,13 @@ class DevnetStory:
         self.result.distributed = Decimal(int(event.amount)) / 10**9
         self.say(
             f"  the pool released {format_sesh(int(event.amount))} (14 %/year of its balance, "
-            f"a day's step; preview said {expected} SESH): "
+            f"a day's step, as preview_release() said): "
             f"{format_sesh(int(event.reward_per_node))} to each of {event.active_nodes} nodes"
         )
         if int(event.amount) == 0:
             raise StoryError("nothing was distributed after a day")
+        if int(event.amount) != to_units(expected):
+            raise StoryError(f"the pool released {event.amount} units; it previewed {expected}")
         shared = [n for n in self.network.nodes if n.delegated and n.node_id != self.result.killed]
         node = shared[0]
         shares = (
@@ -381,15 +388,23 @@ class DevnetStory:
         for swarm_id, members in sorted(self.result.swarms_after.items()):
             table.add_row(f"swarm {swarm_id:016x}", f"nodes {members}")
         table.add_row("removal", f"node {self.result.killed} in {self.result.removal_tx}")
-        table.add_row("rewards distributed", f"{self.result.distributed} SESH (one day)")
+        table.add_row("name `alice`", f"resolves to {self.suite.names.resolve('alice').hex()}")
+        table.add_row(
+            "rewards distributed", f"{format_sesh(to_units(self.result.distributed))} (one day)"
+        )
         for role, address, amount in self.result.claims:
-            table.add_row(f"claimed by the {role}", f"{amount} SESH ({short(address)})")
-        table.add_row("pool balance", f"{self.suite.pool.balance()} SESH")
+            table.add_row(
+                f"claimed by the {role}", f"{format_sesh(to_units(amount))} ({short(address)})"
+            )
+        table.add_row("pool balance", format_sesh(to_units(self.suite.pool.balance())))
         return table
 
     def describe(self, node: DevnetNode) -> str:
         info = self.suite.staking.node(node.node_id)
         kind = "shared (reserved slot + public)" if node.delegated else "solo"
+        status = info.status.name.lower()
+        if info.exit_reason == 2:
+            status += " (removed by the network's vote)"
         where = "killed" if node.node_id == self.result.killed else node.endpoint
         operator = short(self.accounts[node.operator].address)
-        return f"{info.status.name.lower()}, {kind}, operator {operator}, {where}"
+        return f"{status}, {kind}, operator {operator}, {where}"
