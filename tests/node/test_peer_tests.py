@@ -25,7 +25,7 @@ from sesh.node.vote_rules import test_sample as sample_of
 from sesh.node.votes import VotesService
 from sesh.node.votes_db import VotesDB
 from sesh.registration import NodeKeys
-from tests.node.localnet import LocalNet
+from tests.node.localnet import LocalNet, identity_for
 from tests.node.votes_helpers import STAKING, RegistryBuilder, synced_tracker
 
 OWN_KEY = hashlib.sha256(b"tester").digest()
@@ -110,8 +110,6 @@ class Network:
 
     async def __aenter__(self) -> Network:
         # The registry is built from the identities LocalNet gives its nodes (fixed labels).
-        from tests.node.localnet import identity_for
-
         build = RegistryBuilder()
         for i in range(self.net.count):
             identity = identity_for(f"local-{i}")
