@@ -74,14 +74,19 @@ def run(config_path: Path) -> None:
     help="The node's configuration (chain, contracts, data_dir, votes.submitter).",
 )
 @click.option("--action", type=click.Choice(["exit", "remove", "liquidate"]), required=True)
-@click.option("--node-id", type=int, required=True, help="The node the vote is about.")
+@click.option(
+    "--node-id",
+    type=click.IntRange(1, 2**64 - 1),
+    required=True,
+    help="The node the vote is about.",
+)
 @click.option(
     "--bridge",
     help="URL of the bridge whose registry lists the network (default: this node's listen).",
 )
 @click.option(
     "--wait",
-    type=float,
+    type=click.FloatRange(min=0),
     default=60.0,
     show_default=True,
     help="Seconds to keep asking for signatures before giving up.",
@@ -142,7 +147,6 @@ async def _aggregate(config, sender, action: str, node_id: int, url: str, wait: 
         metrics,
         timeout=config.chain.request_timeout,
     )
-    db = VotesDB(config.node.data_dir / "votes.sqlite3")
     async with pool, aiohttp.ClientSession() as session:
         try:
             async with session.get(f"{url.rstrip('/')}/nodes") as response:
@@ -155,6 +159,8 @@ async def _aggregate(config, sender, action: str, node_id: int, url: str, wait: 
             if n["status"] in NETWORK_STATUSES
         ]
         chain = StakingChain(pool, config.contracts.staking, config.chain.chain_id)
+        # Opened once the network is known: a refused command leaves no database behind.
+        db = VotesDB(config.node.data_dir / "votes.sqlite3")
         aggregator = Aggregator(
             chain, ChainClock(pool), db, sender, lambda: session, config.votes.sign_timeout
         )

@@ -16,6 +16,7 @@ Used by the bridge (automatic votes, `votes.py`) and by `sesh node aggregate`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -265,13 +266,19 @@ class Aggregator:
                 json=request,
                 timeout=aiohttp.ClientTimeout(total=self.sign_timeout),
             ) as response:
-                body = await response.json(content_type=None)
+                raw = await response.read()
                 status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return None, f"unreachable ({type(exc).__name__})"
-        if status != 200 or not isinstance(body, dict):
+        try:
+            body = json.loads(raw)
+        except ValueError:  # an error page: the status says what happened
+            body = None
+        if status != 200:
             reason = body.get("error") if isinstance(body, dict) else None
             return None, f"HTTP {status}: {reason or 'refused'}"
+        if not isinstance(body, dict):
+            return None, "malformed answer (not a JSON object)"
         try:
             return bls.Signature.from_compressed(bytes.fromhex(str(body["signature"]))), None
         except (KeyError, ValueError):

@@ -119,7 +119,7 @@ class PeerTester:
         async with self.session().get(
             url, timeout=aiohttp.ClientTimeout(total=self.timeout)
         ) as response:
-            return response.status, await response.json(content_type=None)
+            return response.status, _json_or_text(await response.read())
 
     async def _rpc(self, node: NodeInfo, method: str, params: dict[str, Any]) -> tuple[int, Any]:
         async with self.session().post(
@@ -127,16 +127,15 @@ class PeerTester:
             json={"method": method, "params": params},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         ) as response:
-            raw = await response.read()
-            try:
-                return response.status, json.loads(raw)
-            except ValueError:
-                return response.status, raw.decode("utf-8", "replace")[:120]
+            return response.status, _json_or_text(await response.read())
 
     async def _info(self, node: NodeInfo) -> str | None:
         status, body = await self._get(node.url + "/info")
-        if status != 200 or not isinstance(body, dict):
+        # The status first: an error page is rarely JSON, and its status is the reason.
+        if status != 200:
             return f"info: HTTP {status}"
+        if not isinstance(body, dict):
+            return "info: the answer is not a JSON object"
         if body.get("ed25519_pubkey") != node.ed25519.hex():
             return "info: answers as another node"
         if not body.get("synced"):
@@ -195,3 +194,11 @@ class PeerTester:
                 self._last_hash[node.ed25519] = expected
                 return None
         return "retrieve: the test message is missing"
+
+
+def _json_or_text(raw: bytes) -> Any:
+    """The parsed JSON of an answer, or the start of its text when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")[:120]

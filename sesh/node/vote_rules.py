@@ -102,6 +102,10 @@ def refusal(
     policy: SignPolicy,
 ) -> str | None:
     """None if this node's view supports signing `request`, else the reason it does not."""
+    if request.action not in ACTIONS:
+        # A request built without `parse_sign_request` would otherwise fall through to the
+        # removal rules and be judged as a liquidation.
+        return f"unknown action {request.action!r}"
     drift = request.timestamp - chain_now
     if abs(drift) > policy.clock_tolerance:
         return (
