@@ -153,11 +153,16 @@ async def _aggregate(config, sender, action: str, node_id: int, url: str, wait: 
                 listing = await response.json()
         except (aiohttp.ClientError, OSError, ValueError) as exc:
             raise click.ClickException(f"cannot read the registry at {url}/nodes: {exc}") from None
-        voters = [
-            Voter(int(n["node_id"]), bytes.fromhex(n["bls_pubkey"]), n["endpoint"])
-            for n in listing["nodes"]
-            if n["status"] in NETWORK_STATUSES
-        ]
+        try:
+            voters = [
+                Voter(int(n["node_id"]), bytes.fromhex(n["bls_pubkey"]), n["endpoint"])
+                for n in listing["nodes"]
+                if n["status"] in NETWORK_STATUSES
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise click.ClickException(
+                f"{url}/nodes is not a bridge's node list ({type(exc).__name__}: {exc})"
+            ) from None
         chain = StakingChain(pool, config.contracts.staking, config.chain.chain_id)
         # Opened once the network is known: a refused command leaves no database behind.
         db = VotesDB(config.node.data_dir / "votes.sqlite3")

@@ -109,3 +109,44 @@ def test_aggregate__a_bridge_that_does_not_answer__is_one_line_and_leaves_no_dat
     )
     assert result.output.count("\n") == 1
     assert not votes_db(tmp_path).exists(), "nothing opened before the network is known"
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [b'{"swarms": []}', b'{"nodes": [{"node_id": 1}]}', b'{"nodes": [{"node_id": 1, '
+     b'"bls_pubkey": "zz", "endpoint": "127.0.0.1:1", "status": "active"}]}'],
+    ids=["no node list", "a node without keys", "a key that is not hex"],
+)  # fmt: skip
+def test_aggregate__a_server_that_is_not_a_bridge__is_one_line_and_leaves_no_database(
+    tmp_path, listing
+):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotABridge(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(listing)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotABridge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        config = node_toml(tmp_path)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = aggregate(
+            "--config", str(config), "--bridge", url, "--dry-run",
+            "--action", "remove", "--node-id", "7",
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {url}/nodes is not a bridge's node list (")
+    assert result.output.count("\n") == 1
+    assert "Traceback" not in result.output
+    assert not votes_db(tmp_path).exists()
