@@ -20,15 +20,20 @@ def node() -> None:
     """
 
 
+def config_option(help_text: str):
+    """`--config node.toml`."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default="node.toml",
+        show_default=True,
+        help=help_text,
+    )
+
+
 @node.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="node.toml",
-    show_default=True,
-    help="The node's configuration file (see docs/bridge.md).",
-)
+@config_option("The node's configuration file (see docs/bridge.md).")
 def run(config_path: Path) -> None:
     """Run the node bridge: follow the chain, keep the registry and swarms, serve the API.
 
@@ -65,14 +70,7 @@ def run(config_path: Path) -> None:
 
 
 @node.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="node.toml",
-    show_default=True,
-    help="The node's configuration (chain, contracts, data_dir, votes.submitter).",
-)
+@config_option("The node's configuration (chain, contracts, data_dir, votes.submitter).")
 @click.option("--action", type=click.Choice(["exit", "remove", "liquidate"]), required=True)
 @click.option(
     "--node-id",
