@@ -86,6 +86,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
     console = Console()
     # SIGTERM (a supervisor, `kill`) stops the bridges and the chain as Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
     logger.set_level(LogLevel.WARNING)
     started = time.monotonic()
@@ -129,6 +130,10 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
                 f"{exc}\nThe bridges' logs are in {DEVNET_DIR}/node-*/node.log, anvil's in "
                 f"{log_path}."
             ) from None
+        # Ape's providers install their own SIGINT/SIGTERM handlers when they connect
+        # (exit 130 at once); while the devnet idles, Ctrl-C and SIGTERM stop it in order.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         console.print(f"Done in {time.monotonic() - started:.0f} s.")
         if exit_after:
             console.print("--exit: stopping the bridges and the chain.")
