@@ -51,6 +51,14 @@ class Running:
         return Manifest.read(self.network.manifest).address("ServiceNodeStaking")
 
 
+@pytest.fixture(autouse=True)
+def _function_isolation():
+    """Ape's per-test chain snapshot, off here: these tests run with Ape connected to the
+    devnet's own anvil, where a failed snapshot would switch Ape's isolation off for the
+    rest of the session (every later test would then share one chain state)."""
+    yield
+
+
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("devnet")
