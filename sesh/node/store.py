@@ -195,14 +195,12 @@ class Store:
         deletes = []
         written: dict[tuple[str, str], str | None] = {}
         for kind, key in changes.before:
-            value = registry.entity(kind, key)
-            if value is None:
+            text = registry.entity_text(kind, key)
+            if text is None:
                 deletes.append((kind, key))
-                written[(kind, key)] = None
             else:
-                text = json.dumps(value)
                 upserts.append((kind, key, text))
-                written[(kind, key)] = text
+            written[(kind, key)] = text
         counters = self.counters()
         db = self.db
         db.execute("BEGIN IMMEDIATE")
