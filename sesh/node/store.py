@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE TABLE IF NOT EXISTS sync (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# An upsert updates the row in place; INSERT OR REPLACE would delete and re-insert it, which
+# costs a third more when a catch-up writes thousands of entities per commit.
+_UPSERT_STATE = (
+    "INSERT INTO state (kind, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"
+)
+
 
 class StoreError(Exception):
     """The database cannot be used as configured; the message says what to do."""
@@ -216,9 +223,7 @@ class Store:
                 "ON CONFLICT (number) DO UPDATE SET boundary = 1",
                 (boundary, checkpoint.hash),
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)", upserts
-            )
+            db.executemany(_UPSERT_STATE, upserts)
             db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", deletes)
             self._sync_set("checkpoint", [boundary, checkpoint.hash.hex()])
             self._sync_set("events_applied", counters["events_applied"] + changes.events)
@@ -248,10 +253,7 @@ class Store:
                 if before is None:
                     db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
                 else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)",
-                        (kind, key, before),
-                    )
+                    db.execute(_UPSERT_STATE, (kind, key, before))
             (undone_events,) = db.execute(
                 "SELECT COALESCE(SUM(events), 0) FROM blocks WHERE number > ?", (fork_block,)
             ).fetchone()
