@@ -91,6 +91,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # 8 KiB pages for a new database (an existing one keeps its own): a catch-up writes
+        # node rows of about 1 KiB by the thousand, and half as many pages to split and
+        # log makes its commits about a quarter cheaper.
+        self.db.execute("PRAGMA page_size=8192")
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a commit survives the process being killed (the WAL is in the OS page
         # cache); FULL also survives power loss, at an fsync per commit.
