@@ -30,13 +30,18 @@ _INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
-# A retrieve: the owner index, always (a scan in arrival order would cross other accounts).
-_RETRIEVE = (
+# A retrieve: the owner index, always (a scan in arrival order would cross other accounts);
+# after `last_hash` if given and known here, else from the start.
+_RETRIEVE_COLUMNS = (
     "SELECT hash, timestamp, expiry, data FROM messages INDEXED BY messages_by_owner"
-    " WHERE pubkey = ?1 AND namespace = ?2 AND expiry > ?4 AND seq > COALESCE("
+    " WHERE pubkey = ?1 AND namespace = ?2 AND expiry > ?4"
+)
+_RETRIEVE_AFTER = (
+    _RETRIEVE_COLUMNS + " AND seq > COALESCE("
     "(SELECT seq FROM messages WHERE hash = ?3 AND pubkey = ?1 AND namespace = ?2), 0)"
     " ORDER BY seq LIMIT ?5"
 )
+_RETRIEVE_ALL = _RETRIEVE_COLUMNS + " ORDER BY seq LIMIT ?5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -254,7 +259,11 @@ class MessageDB:
         data): what a retrieve answers, without building a Message for each."""
         limit = -1 if max_count is None else max_count + 1
         cap = _NO_CAP if max_count is None else max_count
-        rows = self.db.execute(_RETRIEVE, (pubkey, namespace, last_hash or "", now, limit))
+        if last_hash:
+            rows = self.db.execute(_RETRIEVE_AFTER, (pubkey, namespace, last_hash, now, limit))
+        else:
+            # Unused ?3: numbered parameters keep one binding for both queries.
+            rows = self.db.execute(_RETRIEVE_ALL, (pubkey, namespace, None, now, limit))
         found: list[tuple[str, int, int, bytes]] = []
         size = 0
         for row in rows:
