@@ -454,7 +454,12 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
 def parse_rpc_body(body: bytes) -> tuple[str, dict[str, Any]]:
     """(method, params) of a storage RPC body; RpcError(400) as Session words it."""
     try:
-        request = json.loads(body)
+        if body[:1] == b"{" and body[1:2] != b"\x00":
+            # What json.loads(bytes) decodes as UTF-8 (no BOM, no UTF-16/32 zero bytes),
+            # without its encoding detection in Python.
+            request = json.loads(body.decode("utf-8", "surrogatepass"))
+        else:
+            request = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise RpcError(400, "invalid json") from None
     if not isinstance(request, dict):
