@@ -57,7 +57,7 @@ $(BIN)/anvil: $(NPM_STAMP) $(VENV)/bin/python
 	@ln -sf $(CURDIR)/$(ANVIL_NPM) $@
 
 test: setup lint
-	ape test
+	ape test --durations=15
 
 devnet: setup
 	ape run devnet $(ARGS)

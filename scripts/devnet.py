@@ -1,29 +1,59 @@
-"""The local devnet: anvil (Prague, Arbitrum-like chain id) with the suite deployed.
+"""The local devnet: the whole system on one machine, and a user story through it.
 
     make devnet                       # or: ape run devnet
-    make devnet ARGS="--exit"         # deploy, print, stop
+    make devnet ARGS="--exit"         # stop after the story
+    make devnet ARGS="--nodes 16"     # more service nodes (default 12)
 
-Deploys the whole suite with the same code as `ape run deploy all` (sesh.deploy_suite,
-configured by deploy/local.toml), prints every address and keeps the chain running until
-Ctrl-C. Later parts (service nodes, bridges) start after `deploy_devnet`.
+Starts anvil (Prague, Arbitrum-like chain id), deploys the whole suite with the same code
+as `ape run deploy all` (sesh.deploy_suite, configured by deploy/local.toml), registers
+the service nodes (some delegated), starts a bridge per node on loopback
+(`.cache/devnet/node-<i>/`), waits until they agree on the swarm map, and runs the story
+of sesh/devnet_story.py. Then it keeps everything running until Ctrl-C.
 """
 
+import signal
 import time
 from pathlib import Path
 
 import click
 
 from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
-from sesh.devnet import DevnetError, deploy_devnet
+from sesh.devnet import (
+    DevnetError,
+    anvil_accounts,
+    connected,
+    deploy_devnet,
+    pick_ports,
+    start_nodes_and_story,
+)
+from sesh.devnet_network import DEFAULT_PORT
+from sesh.devnet_story import MIN_STORY_NODES
+
+DEVNET_DIR = Path(".cache/devnet")
 
 
 @click.command()
 @click.option("--port", type=int, default=8545, show_default=True, help="anvil's JSON-RPC port.")
 @click.option(
+    "--nodes",
+    type=click.IntRange(0, 60),
+    default=12,
+    show_default=True,
+    help=f"Service nodes to register and run: 0 (the chain and contracts only) or at least "
+    f"{MIN_STORY_NODES}.",
+)
+@click.option(
+    "--node-port",
+    type=int,
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="The first node's HTTP port (the next nodes count up; taken ports are skipped).",
+)
+@click.option(
     "--exit",
     "exit_after",
     is_flag=True,
-    help="Stop once everything is deployed instead of running until Ctrl-C.",
+    help="Stop once the story is told instead of running until Ctrl-C.",
 )
 @click.option(
     "--deployments-dir",
@@ -39,40 +69,106 @@ from sesh.devnet import DevnetError, deploy_devnet
     show_default=True,
     help="Deployment configuration (feeds, prices, plans, roles).",
 )
-def cli(port, exit_after, deployments_dir, config_path):
-    """Start a local Arbitrum-like chain and deploy the Session contracts on it."""
+def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
+    """Start a local Arbitrum-like chain, deploy the Session contracts, run service nodes
+    and a user story through the whole system."""
+    from ape.logging import LogLevel, logger
     from rich.console import Console
 
+    from sesh.client import ClientError
+    from sesh.devnet_story import StoryError
+
+    if 0 < nodes < MIN_STORY_NODES:
+        raise click.BadParameter(
+            f"{nodes}: the story needs at least {MIN_STORY_NODES} nodes (or 0 for none)",
+            param_hint="--nodes",
+        )
     console = Console()
+    # SIGTERM (a supervisor, `kill`) stops the bridges and the chain as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
+    logger.set_level(LogLevel.WARNING)
+    started = time.monotonic()
     log_path = Path(".cache/devnet-anvil.log")
     log_path.parent.mkdir(exist_ok=True)
     console.print(
         f"[bold]Starting anvil[/] (hardfork prague, chain id {DEVNET_CHAIN_ID}, port {port})"
     )
     try:
-        anvil = start_anvil(port=port, chain_id=DEVNET_CHAIN_ID, log_path=log_path)
+        anvil = start_anvil(
+            port=port, chain_id=DEVNET_CHAIN_ID, accounts=anvil_accounts(nodes), log_path=log_path
+        )
     except DevchainError as exc:
         raise click.ClickException(
             f"{exc} (is port {port} taken? try: make devnet ARGS='--port 8546')"
         ) from None
 
+    devnet = None
     try:
         console.print(
             f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy_suite, "
             "the code of `ape run deploy all`"
         )
         try:
-            deploy_devnet(anvil.url, deployments_dir, config_path, console)
+            with connected(anvil.url):
+                manifest = deploy_devnet(anvil.url, deployments_dir, config_path, console)
+                if nodes:
+                    devnet = start_nodes_and_story(
+                        anvil.url,
+                        manifest,
+                        console,
+                        nodes,
+                        pick_ports(nodes, node_port),
+                        DEVNET_DIR,
+                        anvil.rpc,
+                    )
         except DevnetError as exc:
             raise click.ClickException(str(exc)) from None
+        except (StoryError, ClientError, TimeoutError) as exc:
+            raise click.ClickException(
+                f"{exc}\nThe bridges' logs are in {DEVNET_DIR}/node-*/node.log, anvil's in "
+                f"{log_path}."
+            ) from None
+        # Ape's providers install their own SIGINT/SIGTERM handlers when they connect
+        # (exit 130 at once); while the devnet idles, Ctrl-C and SIGTERM stop it in order.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
+        console.print(f"Done in {time.monotonic() - started:.0f} s.")
         if exit_after:
-            console.print("Done (--exit): stopping the chain.")
+            console.print("--exit: stopping the bridges and the chain.")
             return
-        console.print("[green]Devnet running.[/] Press Ctrl-C to stop.")
+        explore(console, devnet, anvil.url)
         while anvil.process.poll() is None:
             time.sleep(0.5)
         raise click.ClickException(f"anvil stopped unexpectedly; see {log_path}")
     except KeyboardInterrupt:
         console.print("\nStopping the devnet.")
     finally:
+        if devnet is not None:
+            devnet.stop()
         anvil.stop()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def explore(console, devnet, url: str) -> None:
+    """What to try while the devnet runs."""
+    console.print(f"[green]Devnet running[/] (RPC {url}). Press Ctrl-C to stop. Try:")
+    if devnet is None:
+        console.print("  sesh --help")
+        return
+    first = devnet.network.live[0].process.url
+    users = DEVNET_DIR / "users"
+    for line in (
+        f"curl {first}/swarms",
+        f"curl {first}/votes",
+        f"sesh msg fetch --node {first} --key-file {users}/alice.key",
+        f'sesh msg send --node {first} --to $(sesh msg id --key-file {users}/bob.key) "hi bob"',
+        "sesh node status 1",
+        "sesh names resolve alice",
+        f"tail -f {DEVNET_DIR}/node-1/node.log",
+    ):
+        console.print(f"  {line}")

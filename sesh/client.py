@@ -190,6 +190,8 @@ class OnionClient:
         self.swarms: dict[bytes, list[NodeInfo]] = {}
         # Node clock minus ours, learnt from the `t` of answers (signatures use node time).
         self.clock_offset_ms = 0
+        # The path of the last request that reached its target (relays, then the target).
+        self.last_path: list[NodeInfo] = []
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> OnionClient:
@@ -298,6 +300,7 @@ class OnionClient:
             try:
                 path = pick_path(self.nodes, avoid | {target.ed25519}, self.rng)
                 answer = await self.send(path, target, method, params)
+                self.last_path = [*path, target]
             except PathError as exc:
                 last_error = exc
                 failed = exc.failed_node()

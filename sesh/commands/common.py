@@ -29,10 +29,16 @@ class SeshCommand(ChainCommand):
     manifests) end as one `Error: ...` line."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from ape.logging import LogLevel, logger
+
         from sesh.contracts import ContractError
         from sesh.deployments import ManifestError
         from sesh.keystore import KeystoreError
 
+        # The command prints what it did (its transactions too); Ape's INFO lines
+        # ("Connecting to …", "Confirmed …") would only repeat it.
+        if logger.level < LogLevel.WARNING:
+            logger.set_level(LogLevel.WARNING)
         try:
             return super().invoke(ctx)
         except (ContractError, KeystoreError, ManifestError, ValueError) as exc:

@@ -3,10 +3,10 @@ their routes on one aiohttp application, and runs their background tasks in a Ta
 until SIGTERM/SIGINT.
 
 A component is any object with `setup_routes(app)` (its HTTP routes) and `async
-run(stop)` (its background work, returning when `stop` is set). Later parts (network
-votes) add theirs in `build_components`. With a node key (`node.key_file`), the node also
-stores messages for its swarm and routes onion requests; without one it only follows the
-chain and serves the registry.
+run(stop)` (its background work, returning when `stop` is set); `build_components` lists
+them. With a node key (`node.key_store` or `node.key_file`), the node also stores messages
+for its swarm, routes onion requests and takes part in network votes (peer tests, BLS
+signatures, aggregation); without one it only follows the chain and serves the registry.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from aiohttp import web
 
 from sesh.node.api import RegistryApi
 from sesh.node.chain import ChainTracker, TrackerSettings
+from sesh.node.chain_tx import ChainClock, StakingChain, load_sender
 from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
 from sesh.node.messages import MessageDB
@@ -34,6 +35,8 @@ from sesh.node.router import OnionRouter, OnionSettings
 from sesh.node.rpc import RpcPool
 from sesh.node.storage import StorageRpc
 from sesh.node.store import Identity, Store
+from sesh.node.votes import VotesService
+from sesh.node.votes_db import VotesDB
 
 log = logging.getLogger("sesh.node")
 
@@ -108,7 +111,8 @@ class TrackerComponent:
 
 def build_bridge(config: NodeConfig) -> Bridge:
     """Every component, built from the configuration. Raises IdentityError for an unusable
-    node key and StoreError / MessageDBError for an unusable database."""
+    node key, ChainTxError for an unusable submitter account and StoreError /
+    MessageDBError / VotesDBError for an unusable database."""
     node_identity = load_identity(config)
     metrics = Metrics()
     identity = Identity(
@@ -177,7 +181,30 @@ def build_components(bridge: Bridge) -> list[Any]:
             relay_timeout=config.onion.relay_timeout,
         ),
     )
-    return components + [storage, router]
+    components += [storage, router]
+    if config.votes.enabled:
+        components.append(build_votes(bridge, views))
+    else:
+        log.info("votes.enabled = false: no peer tests, signatures or votes")
+    return components
+
+
+def build_votes(bridge: Bridge, views: TrackerViews) -> VotesService:
+    """Peer tests, the BLS signer and the aggregator of a node with a key."""
+    config = bridge.config
+    assert bridge.identity is not None
+    chain = StakingChain(bridge.pool, config.contracts.staking, config.chain.chain_id)
+    return VotesService(
+        config.votes,
+        bridge.identity,
+        bridge.tracker,
+        views,
+        VotesDB(config.node.data_dir / "votes.sqlite3"),
+        chain,
+        ChainClock(bridge.pool),
+        load_sender(config.votes.submitter),
+        bridge.metrics,
+    )
 
 
 async def run_until_signalled(bridge: Bridge) -> None:

@@ -20,10 +20,13 @@
     [node]
     data_dir = "node-data"                   # SQLite database lives here
     listen = "127.0.0.1:22021"               # HTTP API (host:port)
-    key_store = "keys/node.json"             # this node's keys (read by later parts)
-    key_file = "keys/node.key"               # Ed25519 seed (64 hex digits), mode 0600:
-                                             # enables onion requests and message storage
-    ed25519_pubkey = "…64 hex…"              # this node's identity (must match key_file)
+    key_store = "keys/node.json"             # this node's keys (`sesh keys new`), opened with
+    key_store_password_file = "keys/pass"    # this file's text (mode 0600), else with
+                                             # $SESH_KEYSTORE_PASSWORD
+    # or the plain development form (instead of key_store):
+    # key_file = "keys/node.key"             # Ed25519 seed (64 hex digits), mode 0600
+    # bls_key_file = "keys/node.bls"         # BLS secret key (64 hex digits), mode 0600
+    ed25519_pubkey = "…64 hex…"              # this node's identity (must match its key)
 
     [storage]                                # message storage (with key_file)
     max_bytes = 1073741824                   # messages database bound; stores refused beyond
@@ -34,6 +37,28 @@
     [onion]
     max_request_bytes = 1048576              # larger onion requests are refused (413)
     relay_timeout = 20.0                     # seconds to wait for the next hop
+
+    [votes]                                  # peer tests and network votes (with a key)
+    enabled = true
+    test_interval = 30.0                     # seconds between rounds of peer tests
+    random_peers = 5                         # peers outside the swarm tested each round
+    test_timeout = 5.0                       # seconds per request of a test
+    remove_after = 7200.0                    # failing this long: sign SESH_REMOVE
+    liquidate_after = 86400.0                # failing this long: sign SESH_LIQUIDATE
+    clock_tolerance = 180.0                  # sign timestamps this close to the chain's clock
+    sign_timeout = 5.0                       # seconds to wait for each node's signature
+    retry_interval = 30.0                    # seconds between signature rounds of a vote
+    takeover_delay = 120.0                   # extra wait of each next aggregator in line
+    aggregate = true                         # aggregate (and submit) votes this node leads
+    exit_votes = true                        # aggregate this node's own fast exit
+    history_hours = 24.0                     # peer test results kept
+
+    [votes.submitter]                        # the account that pays for the transactions
+    kind = "ape"                             # an Ape account (its encrypted keyfile) ...
+    alias = "node-submitter"
+    passphrase_env = "APE_ACCOUNTS_node-submitter_PASSPHRASE"   # (this is the default)
+    # kind = "unlocked"                      # ... or, on dev chains only, an unlocked
+    # address = "0x…"                        # account of the node (eth_sendTransaction)
 
     [log]
     level = "info"                           # debug, info, warning, error
@@ -92,6 +117,8 @@ class NodeSection:
     key_store: Path | None = None
     ed25519_pubkey: bytes | None = None
     key_file: Path | None = None
+    bls_key_file: Path | None = None
+    key_store_password_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,37 @@ class OnionConfig:
     relay_timeout: float = 20.0
 
 
+SUBMITTER_KINDS = ("ape", "unlocked")
+
+
+@dataclass(frozen=True)
+class SubmitterConfig:
+    """The account a node sends its network-vote transactions from."""
+
+    kind: str
+    address: str | None = None
+    alias: str | None = None
+    passphrase_env: str | None = None
+
+
+@dataclass(frozen=True)
+class VotesConfig:
+    enabled: bool = True
+    test_interval: float = 30.0
+    random_peers: int = 5
+    test_timeout: float = 5.0
+    remove_after: float = 7200.0
+    liquidate_after: float = 86400.0
+    clock_tolerance: float = 180.0
+    sign_timeout: float = 5.0
+    retry_interval: float = 30.0
+    takeover_delay: float = 120.0
+    aggregate: bool = True
+    exit_votes: bool = True
+    history_hours: float = 24.0
+    submitter: SubmitterConfig | None = None
+
+
 @dataclass(frozen=True)
 class NodeConfig:
     chain: ChainConfig
@@ -118,6 +176,7 @@ class NodeConfig:
     path: Path | None = field(default=None, compare=False)
     storage: StorageConfig = field(default_factory=StorageConfig)
     onion: OnionConfig = field(default_factory=OnionConfig)
+    votes: VotesConfig = field(default_factory=VotesConfig)
 
     @property
     def database_path(self) -> Path:
@@ -137,17 +196,23 @@ def load_config(path: Path | str) -> NodeConfig:
 
 
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> NodeConfig:
-    _only(data, "", {"chain", "contracts", "node", "log", "storage", "onion"})
+    _only(data, "", {"chain", "contracts", "node", "log", "storage", "onion", "votes"})
     chain_data = _table(data, "chain")
     contracts_data = _table(data, "contracts")
     node_data = _table(data, "node")
     log_data = _table(data, "log", required=False)
     storage_data = _table(data, "storage", required=False)
     onion_data = _table(data, "onion", required=False)
+    votes_data = _table(data, "votes", required=False)
 
     _only(chain_data, "chain.", {f.name for f in ChainConfig.__dataclass_fields__.values()})
     _only(contracts_data, "contracts.", {"manifest", "staking", "pro", "start_block"})
-    _only(node_data, "node.", {"data_dir", "listen", "key_store", "key_file", "ed25519_pubkey"})
+    _only(
+        node_data,
+        "node.",
+        {f.name for f in NodeSection.__dataclass_fields__.values()} - {"listen_host", "listen_port"}
+        | {"listen"},
+    )
     _only(log_data, "log.", {"level", "format"})
     _only(storage_data, "storage.", set(StorageConfig.__dataclass_fields__))
     _only(onion_data, "onion.", set(OnionConfig.__dataclass_fields__))
@@ -197,16 +262,25 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
             raise ConfigError("node.ed25519_pubkey: not hexadecimal") from None
         if len(pubkey) != 32:
             raise ConfigError(f"node.ed25519_pubkey: {len(pubkey)} bytes, not 32")
-    key_store = node_data.get("key_store")
-    key_file = node_data.get("key_file")
+
+    def optional_path(key: str) -> Path | None:
+        value = node_data.get(key)
+        return _path(value, base) if value is not None else None
+
     node = NodeSection(
         data_dir=_path(node_data.get("data_dir", "node-data"), base),
         listen_host=host,
         listen_port=port,
-        key_store=_path(key_store, base) if key_store is not None else None,
+        key_store=optional_path("key_store"),
         ed25519_pubkey=pubkey,
-        key_file=_path(key_file, base) if key_file is not None else None,
+        key_file=optional_path("key_file"),
+        bls_key_file=optional_path("bls_key_file"),
+        key_store_password_file=optional_path("key_store_password_file"),
     )
+    if node.key_store is not None and (node.key_file or node.bls_key_file):
+        raise ConfigError("node: give key_store, or key_file (and bls_key_file), not both")
+    if node.bls_key_file is not None and node.key_file is None:
+        raise ConfigError("node.bls_key_file: needs node.key_file (the Ed25519 seed) too")
     storage = StorageConfig(
         max_bytes=_int(
             storage_data.get("max_bytes", 1 << 30), "storage.max_bytes", minimum=1 << 16
@@ -224,13 +298,61 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
         relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
     )
 
+    votes = _votes(votes_data)
+
     level = str(log_data.get("level", "info")).lower()
     if level not in LOG_LEVELS:
         raise ConfigError(f"log.level: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     fmt = str(log_data.get("format", "text")).lower()
     if fmt not in LOG_FORMATS:
         raise ConfigError(f"log.format: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
-    return NodeConfig(chain, contracts, node, level, fmt, path, storage, onion)
+    return NodeConfig(chain, contracts, node, level, fmt, path, storage, onion, votes)
+
+
+def _votes(data: dict[str, Any]) -> VotesConfig:
+    fields = set(VotesConfig.__dataclass_fields__)
+    _only(data, "votes.", fields)
+    defaults = VotesConfig()
+    values: dict[str, Any] = {}
+    for name in fields - {"submitter"}:
+        default = getattr(defaults, name)
+        value = data.get(name, default)
+        key = f"votes.{name}"
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"{key}: {value!r} is not true or false")
+        elif isinstance(default, int):
+            value = _int(value, key, minimum=0)
+        else:
+            value = _float(value, key)
+        values[name] = value
+    if values["liquidate_after"] < values["remove_after"]:
+        raise ConfigError("votes.liquidate_after: must not be shorter than votes.remove_after")
+    return VotesConfig(**values, submitter=_submitter(data.get("submitter")))
+
+
+def _submitter(data: Any) -> SubmitterConfig | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ConfigError("votes.submitter must be a [votes.submitter] table")
+    _only(data, "votes.submitter.", {"kind", "address", "alias", "passphrase_env"})
+    kind = data.get("kind")
+    if kind not in SUBMITTER_KINDS:
+        raise ConfigError(
+            f"votes.submitter.kind: {kind!r} is not one of {', '.join(SUBMITTER_KINDS)}"
+        )
+    if kind == "unlocked":
+        if "address" not in data or set(data) - {"kind", "address"}:
+            raise ConfigError('votes.submitter: kind = "unlocked" takes an address only')
+        return SubmitterConfig(kind, address=_address(data["address"], "votes.submitter.address"))
+    alias = data.get("alias")
+    if not isinstance(alias, str) or not alias or "address" in data:
+        raise ConfigError('votes.submitter: kind = "ape" takes an alias (and passphrase_env)')
+    env = data.get("passphrase_env", f"APE_ACCOUNTS_{alias}_PASSPHRASE")
+    if not isinstance(env, str) or not env:
+        raise ConfigError("votes.submitter.passphrase_env: the name of an environment variable")
+    return SubmitterConfig(kind, alias=alias, passphrase_env=env)
 
 
 def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int | None]:

@@ -1,11 +1,19 @@
-"""The node's own keys: its Ed25519 signing key (the identity the registry knows) and the
+"""The node's own keys: its Ed25519 signing key (the identity the registry knows), the
 X25519 key derived from it, as Session's service nodes derive it (libsodium's
 `crypto_sign_ed25519_sk_to_curve25519` / `crypto_sign_ed25519_pk_to_curve25519`), which
-clients use to encrypt onion layers to the node.
+clients use to encrypt onion layers to the node, and its BLS key (its vote in network
+signatures).
 
-`load_identity(config)` is the one place the composition root gets them from. Today it
-reads `node.key_file`: the 32-byte Ed25519 seed as 64 hex digits, in a file that only its
-owner may read. The encrypted keystore (`sesh keys`) will plug in here.
+`load_identity(config)` is the one place the composition root gets them from, in one of
+two forms:
+
+- `node.key_store`: the encrypted keystore of `sesh keys new` (both keys), opened with the
+  password in `node.key_store_password_file` or else in `$SESH_KEYSTORE_PASSWORD`;
+- `node.key_file` (and optionally `node.bls_key_file`): the plain development form, the
+  32-byte Ed25519 seed and the 32-byte BLS secret as 64 hex digits each, in files only
+  their owner may read.
+
+No secret is ever logged or printed: errors name files and keys, never their contents.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from pathlib import Path
 from nacl.bindings import crypto_sign_ed25519_pk_to_curve25519
 from nacl.signing import SigningKey
 
+from sesh import keystore
+from sesh.crypto import bls
 from sesh.node.config import NodeConfig
 
 SEED_BYTES = 32
@@ -30,15 +40,17 @@ class IdentityError(Exception):
 
 @dataclass(frozen=True)
 class NodeIdentity:
-    """A node's Ed25519 key and its X25519 twin, with their public forms."""
+    """A node's Ed25519 key and its X25519 twin, with their public forms, and its BLS key
+    when it has one (a node without one routes and stores but cannot sign votes)."""
 
     signing_key: SigningKey = field(repr=False)
     ed25519_pubkey: bytes
     x25519_secret: bytes = field(repr=False)
     x25519_pubkey: bytes
+    bls_secret: bls.SecretKey | None = field(default=None, repr=False)
 
     @classmethod
-    def from_seed(cls, seed: bytes) -> NodeIdentity:
+    def from_seed(cls, seed: bytes, bls_secret: bls.SecretKey | None = None) -> NodeIdentity:
         if len(seed) != SEED_BYTES:
             raise IdentityError(f"an Ed25519 seed is {SEED_BYTES} bytes, not {len(seed)}")
         signing_key = SigningKey(seed)
@@ -47,11 +59,22 @@ class NodeIdentity:
             ed25519_pubkey=bytes(signing_key.verify_key),
             x25519_secret=bytes(signing_key.to_curve25519_private_key()),
             x25519_pubkey=bytes(signing_key.verify_key.to_curve25519_public_key()),
+            bls_secret=bls_secret,
         )
+
+    @property
+    def bls_pubkey(self) -> bls.PublicKey | None:
+        return self.bls_secret.public_key() if self.bls_secret is not None else None
 
     def sign(self, message: bytes) -> bytes:
         """The detached Ed25519 signature of `message`."""
         return self.signing_key.sign(message).signature
+
+    def sign_bls(self, digest: bytes) -> bls.Signature:
+        """The BLS signature (network DST) of a network message digest."""
+        if self.bls_secret is None:
+            raise IdentityError("this node has no BLS key (node.key_store or node.bls_key_file)")
+        return bls.sign(self.bls_secret, digest)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -67,31 +90,35 @@ def x25519_from_ed25519(ed25519_pubkey: bytes) -> bytes:
         raise ValueError(f"not a valid Ed25519 public key: {exc}") from None
 
 
-def read_seed(path: Path) -> bytes:
-    """The Ed25519 seed in a key file (64 hex digits, optionally `0x`-prefixed, surrounding
-    whitespace ignored). Refused if the group or others have any access to the file."""
+def read_private_text(path: Path, what: str = "key file") -> str:
+    """The text of a file holding a secret, stripped. Refused if the group or others have
+    any access to it."""
     try:
         mode = path.stat().st_mode
     except OSError as exc:
-        raise IdentityError(f"cannot read key file {path}: {exc.strerror or exc}") from None
+        raise IdentityError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise IdentityError(
-            f"key file {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
+            f"{what} {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
             f"run: chmod 600 {path}"
         )
     try:
-        text = path.read_text().strip()
+        return path.read_text().strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise IdentityError(f"cannot read key file {path}: {exc}") from None
+        raise IdentityError(f"cannot read {what} {path}: {exc}") from None
+
+
+def read_seed(path: Path, what: str = "the Ed25519 seed") -> bytes:
+    """The 32 bytes in a key file (64 hex digits, optionally `0x`-prefixed, surrounding
+    whitespace ignored). Refused if the group or others have any access to the file."""
+    text = read_private_text(path)
     try:
         seed = bytes.fromhex(text.removeprefix("0x"))
     except ValueError:
-        raise IdentityError(
-            f"key file {path} must hold the 32-byte Ed25519 seed as 64 hex digits"
-        ) from None
+        raise IdentityError(f"key file {path} must hold {what} as 64 hex digits") from None
     if len(seed) != SEED_BYTES:
         raise IdentityError(
-            f"key file {path} holds {len(seed)} bytes; the Ed25519 seed is {SEED_BYTES} bytes"
+            f"key file {path} holds {len(seed)} bytes; {what} is {SEED_BYTES} bytes"
         )
     return seed
 
@@ -115,17 +142,50 @@ def write_key_file(path: Path, seed: bytes) -> None:
         out.write(seed.hex() + "\n")
 
 
+def read_bls_key_file(path: Path) -> bls.SecretKey:
+    """The BLS secret key in a key file (64 hex digits, big-endian, mode 0600)."""
+    raw = read_seed(path, "the BLS secret key")
+    try:
+        return bls.SecretKey.from_bytes(raw)
+    except bls.BlsError:
+        raise IdentityError(f"key file {path} does not hold a valid BLS secret key") from None
+
+
+def keystore_password(config: NodeConfig) -> str:
+    """The keystore's password: `node.key_store_password_file`, else the environment."""
+    if config.node.key_store_password_file is not None:
+        return read_private_text(config.node.key_store_password_file, "password file")
+    password = os.environ.get(keystore.PASSWORD_ENV)
+    if not password:
+        raise IdentityError(
+            f"node.key_store needs its password: set {keystore.PASSWORD_ENV} or "
+            "node.key_store_password_file"
+        )
+    return password
+
+
 def load_identity(config: NodeConfig) -> NodeIdentity | None:
     """This node's identity from its configuration, or None when no key is configured (the
     bridge then only follows the chain). The key must match `node.ed25519_pubkey` when that
     is given too."""
-    if config.node.key_file is None:
+    node = config.node
+    if node.key_store is not None and node.key_file is not None:
+        raise IdentityError("give node.key_store or node.key_file, not both")
+    if node.key_store is not None:
+        try:
+            keys = keystore.open_keys(node.key_store, keystore_password(config))
+        except keystore.KeystoreError as exc:
+            raise IdentityError(str(exc)) from None
+        identity = NodeIdentity.from_seed(bytes(keys.ed25519), keys.bls)
+    elif node.key_file is not None:
+        bls_secret = read_bls_key_file(node.bls_key_file) if node.bls_key_file else None
+        identity = NodeIdentity.from_seed(read_seed(node.key_file), bls_secret)
+    else:
         return None
-    identity = read_key_file(config.node.key_file)
     expected = config.node.ed25519_pubkey
     if expected is not None and expected != identity.ed25519_pubkey:
         raise IdentityError(
-            f"node.key_file holds the key {identity.ed25519_pubkey.hex()}, but "
+            f"the node's key is {identity.ed25519_pubkey.hex()}, but "
             f"node.ed25519_pubkey says {expected.hex()}"
         )
     return identity

@@ -23,11 +23,25 @@ from pathlib import Path
 from typing import NamedTuple
 
 SCHEMA_VERSION = 1
+_NO_CAP = 1 << 62
 
 _INSERT = (
     "INSERT OR IGNORE INTO messages (seq, hash, pubkey, namespace, timestamp, expiry, data)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+# A retrieve: the owner index, always (a scan in arrival order would cross other accounts);
+# after `last_hash` if given and known here, else from the start.
+_RETRIEVE_COLUMNS = (
+    "SELECT hash, timestamp, expiry, data FROM messages INDEXED BY messages_by_owner"
+    " WHERE pubkey = ?1 AND namespace = ?2 AND expiry > ?4"
+)
+_RETRIEVE_AFTER = (
+    _RETRIEVE_COLUMNS + " AND seq > COALESCE("
+    "(SELECT seq FROM messages WHERE hash = ?3 AND pubkey = ?1 AND namespace = ?2), 0)"
+    " ORDER BY seq LIMIT ?5"
+)
+_RETRIEVE_ALL = _RETRIEVE_COLUMNS + " ORDER BY seq LIMIT ?5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -237,30 +251,29 @@ class MessageDB:
         now: int,
         max_count: int | None,
         max_size: int | None,
-    ) -> tuple[list[Message], bool]:
+    ) -> tuple[list[tuple[str, int, int, bytes]], bool]:
         """The account's unexpired messages of a namespace that arrived here after
         `last_hash` (all of them if that hash is unknown), oldest first, within the count
         and size limits (base64 size of the data plus the hash; always at least one
-        message); and whether more remain."""
+        message); and whether more remain. Each message as (hash, timestamp, expiry,
+        data): what a retrieve answers, without building a Message for each."""
         limit = -1 if max_count is None else max_count + 1
-        cursor = self.db.execute(
-            # The owner index, always: a scan in arrival order would cross other accounts.
-            "SELECT seq, hash, timestamp, expiry, data FROM messages INDEXED BY messages_by_owner"
-            " WHERE pubkey = ?1 AND namespace = ?2 AND expiry > ?4 AND seq > COALESCE("
-            "(SELECT seq FROM messages WHERE hash = ?3 AND pubkey = ?1 AND namespace = ?2), 0)"
-            " ORDER BY seq LIMIT ?5",
-            (pubkey, namespace, last_hash or "", now, limit),
-        )
-        found: list[Message] = []
+        cap = _NO_CAP if max_count is None else max_count
+        if last_hash:
+            rows = self.db.execute(_RETRIEVE_AFTER, (pubkey, namespace, last_hash, now, limit))
+        else:
+            # Unused ?3: numbered parameters keep one binding for both queries.
+            rows = self.db.execute(_RETRIEVE_ALL, (pubkey, namespace, None, now, limit))
+        found: list[tuple[str, int, int, bytes]] = []
         size = 0
-        for seq, hash_, timestamp, expiry, data in cursor:
-            if max_count is not None and len(found) >= max_count:
+        for row in rows:
+            if len(found) >= cap:
                 return found, True
             if max_size is not None:
-                size += len(hash_) + (len(data) + 2) // 3 * 4
+                size += len(row[0]) + (len(row[3]) + 2) // 3 * 4
                 if found and size > max_size:
                     return found, True
-            found.append(Message(hash_, pubkey, namespace, timestamp, expiry, bytes(data), seq))
+            found.append(row)
         return found, False
 
     def delete(self, pubkey: bytes, hashes: Iterable[str], keep_until: int) -> list[str]:

@@ -30,6 +30,10 @@ HELP = {
     "sesh_storage_messages_handed_off_total": "messages handed to the swarm now holding them",
     "sesh_storage_peer_failures_total": "copies to swarm peers that got no answer",
     "sesh_storage_peer_refused_total": "node-to-node requests refused (signature, membership)",
+    "sesh_peer_tests_total": "tests of peers (info and a storage round trip), by result",
+    "sesh_votes_sign_requests_total": "BLS signature requests, by action and result",
+    "sesh_votes_invalid_signatures_total": "signatures collected that did not verify",
+    "sesh_votes_submitted_total": "network-signed transactions sent, by action and result",
 }
 
 

@@ -78,9 +78,17 @@ class NetworkView:
     own_ed25519: bytes | None
     ready: bool
     lookup: SwarmLookup = field(init=False, repr=False, compare=False)
+    # This node's swarm and its other members, worked out once: every storage request asks.
+    _own_swarm: int | None = field(init=False, repr=False, compare=False)
+    _peers: tuple[NodeInfo, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lookup", SwarmLookup(self.swarms))
+        own = self.own
+        own_swarm = own.swarm_id if own else None
+        object.__setattr__(self, "_own_swarm", own_swarm)
+        peers = tuple(n for n in self.members(own_swarm) if n.ed25519 != self.own_ed25519)
+        object.__setattr__(self, "_peers", peers)
 
     @property
     def own(self) -> NodeInfo | None:
@@ -89,15 +97,14 @@ class NetworkView:
 
     @property
     def own_swarm(self) -> int | None:
-        own = self.own
-        return own.swarm_id if own else None
+        return self._own_swarm
 
     def swarm_for(self, account_key: bytes) -> int | None:
         """The swarm holding a 32-byte account key (None before any swarm exists)."""
         return self.lookup.swarm_for_key(account_key)
 
     def is_ours(self, account_key: bytes) -> bool:
-        own = self.own_swarm
+        own = self._own_swarm
         return own is not None and self.swarm_for(account_key) == own
 
     def members(self, swarm_id: int | None) -> list[NodeInfo]:
@@ -107,7 +114,7 @@ class NetworkView:
 
     def peers(self) -> list[NodeInfo]:
         """The other members of this node's swarm."""
-        return [n for n in self.members(self.own_swarm) if n.ed25519 != self.own_ed25519]
+        return list(self._peers)
 
     def is_peer(self, ed25519: bytes) -> bool:
         return ed25519 != self.own_ed25519 and any(n.ed25519 == ed25519 for n in self.peers())

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _text
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
@@ -65,6 +66,15 @@ def verify_registration(ed25519_pubkey: bytes, ed25519_sig: bytes, bls_pubkey: b
     return None
 
 
+def _optional(value: str | int | None) -> str:
+    """The JSON of a string, an int or None, as `json.dumps` writes it."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _text(value)
+    return repr(int(value))
+
+
 @dataclass
 class Node:
     """A registered service node as the events describe it."""
@@ -88,8 +98,10 @@ class Node:
     exit_reason: int | None = None
     rewards_claimed: int = 0
     stake_claimed: int = 0
-    # The JSON of the fields no event changes, made once (hex encoding is not free).
+    # The JSON of the fields no event changes, made once (hex encoding is not free), as a
+    # dict and as the text `json_text` starts with.
     _fixed_json: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    _fixed_text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def stake(self) -> int:
@@ -99,7 +111,7 @@ class Node:
     def serving(self) -> bool:
         return self.status in SERVING and self.excluded is None
 
-    def to_json(self) -> dict[str, Any]:
+    def _fixed(self) -> dict[str, Any]:
         if self._fixed_json is None:
             self._fixed_json = {
                 "node_id": self.node_id,
@@ -110,8 +122,11 @@ class Node:
                 "fee_bps": self.fee_bps,
                 "registered_block": self.registered_block,
             }
+        return self._fixed_json
+
+    def to_json(self) -> dict[str, Any]:
         return {
-            **self._fixed_json,
+            **self._fixed(),
             "endpoint": self.endpoint,
             "status": self.status,
             "contributions": dict(sorted(self.contributions.items())),
@@ -124,6 +139,26 @@ class Node:
             "rewards_claimed": self.rewards_claimed,
             "stake_claimed": self.stake_claimed,
         }
+
+    def json_text(self) -> str:
+        """`json.dumps(self.to_json())`, written directly: a catch-up stores every node it
+        touches once per range, and the generic encoder costs several times more."""
+        prefix = self._fixed_text
+        if prefix is None:
+            prefix = self._fixed_text = json.dumps(self._fixed())[:-1]
+        contributions = self.contributions
+        pairs = ", ".join([f"{_text(k)}: {contributions[k]!r}" for k in sorted(contributions)])
+        return (
+            f'{prefix}, "endpoint": {_text(self.endpoint)}, "status": {_text(self.status)}, '
+            f'"contributions": {{{pairs}}}, "excluded": {_optional(self.excluded)}, '
+            f'"activated_block": {_optional(self.activated_block)}, '
+            f'"exit_requested_block": {_optional(self.exit_requested_block)}, '
+            f'"exit_unlock_time": {_optional(self.exit_unlock_time)}, '
+            f'"exited_block": {_optional(self.exited_block)}, '
+            f'"exit_reason": {_optional(self.exit_reason)}, '
+            f'"rewards_claimed": {self.rewards_claimed!r}, '
+            f'"stake_claimed": {self.stake_claimed!r}}}'
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Node:
@@ -218,6 +253,21 @@ class Registry:
             return self.meta.get(key)
         raise ValueError(f"unknown kind {kind}")
 
+    def entity_text(self, kind: str, key: str) -> str | None:
+        """`json.dumps(self.entity(kind, key))` (None if the entity does not exist), written
+        directly for the kinds a catch-up writes by the thousand."""
+        if kind == KIND_NODE:
+            node = self.nodes.get(int(key))
+            return node.json_text() if node else None
+        if kind == KIND_PRO:
+            expiry = self.pro.get(bytes.fromhex(key))
+            return None if expiry is None else repr(int(expiry))
+        if kind == KIND_SWARM:
+            members = self.swarms.get(int(key))
+            return None if members is None else f"[{', '.join(map(repr, members))}]"
+        value = self.entity(kind, key)
+        return None if value is None else json.dumps(value)
+
     def entities(self) -> Iterator[tuple[str, str, Any]]:
         """Every persisted entity as (kind, key, JSON), in a fixed order."""
         for node_id in sorted(self.nodes):
@@ -300,10 +350,7 @@ class Registry:
         entry = (kind, key)
         if entry not in changes.before:
             text = self._persisted.get(entry)
-            if text is None:
-                value = self.entity(kind, key)
-                text = None if value is None else json.dumps(value)
-            changes.before[entry] = text
+            changes.before[entry] = text if text is not None else self.entity_text(kind, key)
 
     def _touch_node(self, node: Node, changes: Changes, serving_before: dict[int, bool]) -> None:
         self._touch(changes, KIND_NODE, str(node.node_id))

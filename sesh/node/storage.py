@@ -283,22 +283,7 @@ class StorageRpc:
         )
         if found:
             self.metrics.inc("sesh_storage_messages_retrieved_total", len(found))
-        return Response(
-            200,
-            {
-                "messages": [
-                    {
-                        "hash": m.hash,
-                        "timestamp": m.timestamp,
-                        "expiration": m.expiry,
-                        "data": _b64(m.data),
-                    }
-                    for m in found
-                ],
-                "more": more,
-                "t": now,
-            },
-        )
+        return Response(200, json_text=retrieve_json(found, more, now))
 
     # ----- delete
 
@@ -506,6 +491,21 @@ def _version() -> list[int]:
         digits = re.match(r"\d+", piece)
         parts.append(int(digits.group()) if digits else 0)
     return parts
+
+
+def retrieve_json(found: list[tuple[str, int, int, bytes]], more: bool, now: int) -> str:
+    """A retrieve's answer as compact JSON, written directly: the same text as
+    `compact_json({"messages": [{"hash", "timestamp", "expiration", "data"}, ...], "more",
+    "t"})` at a fraction of the cost (the data is most of it, and base64 needs no JSON
+    escaping; hashes are base64 too, computed here or checked against the data)."""
+    messages = ",".join(
+        [
+            f'{{"hash":"{hash_}","timestamp":{timestamp},"expiration":{expiry},'
+            f'"data":"{binascii.b2a_base64(data, newline=False).decode()}"}}'
+            for hash_, timestamp, expiry, data in found
+        ]
+    )
+    return f'{{"messages":[{messages}],"more":{"true" if more else "false"},"t":{now}}}'
 
 
 def message_json(message: Message) -> dict[str, Any]:

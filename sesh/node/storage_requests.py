@@ -87,29 +87,74 @@ def now_ms(clock: Callable[[], float]) -> int:
 # ----- answers and errors
 
 
-@dataclass
 class Response:
-    """An RPC answer: a JSON object or a text body, with an HTTP status."""
+    """An RPC answer: a JSON object or a text body, with an HTTP status.
 
-    status: int
-    body: dict[str, Any] | str
+    A handler that writes its JSON itself (retrieve: the answer is mostly message data)
+    gives `json_text` instead of a dict; `body` then parses it only if someone asks (tests,
+    node-to-node copies), and a body changed after that is rendered again."""
+
+    __slots__ = ("_body", "_json_text", "status")
+
+    def __init__(
+        self, status: int, body: dict[str, Any] | str | None = None, json_text: str | None = None
+    ):
+        if (body is None) == (json_text is None):
+            raise ValueError("a Response has a body or its JSON text, not both")
+        self.status = status
+        self._body = body
+        self._json_text = json_text
+
+    @property
+    def body(self) -> dict[str, Any] | str:
+        if self._body is None:
+            self._body = json.loads(self._json_text)  # type: ignore[arg-type]
+        # Whoever holds the object may change it: render it again.
+        self._json_text = None
+        return self._body
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, body={self.body!r})"
+
+    def _json(self) -> str | None:
+        """The body as compact JSON, or None for a text body."""
+        if self._json_text is not None:
+            return self._json_text
+        if isinstance(self._body, str):
+            return None
+        return compact_json(self._body)
 
     def http(self) -> web.Response:
-        if isinstance(self.body, str):
-            return web.Response(status=self.status, text=self.body)
-        return web.json_response(self.body, status=self.status, dumps=compact_json)
+        text = self._json()
+        if text is None:
+            return web.Response(status=self.status, text=self._body)  # type: ignore[arg-type]
+        # What web.json_response builds, without its detour through a text body.
+        return web.Response(
+            status=self.status,
+            body=text.encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
 
     def onion_reply(self, embed_json: bool) -> bytes:
         """`{"status", "body"}` as the target of an onion request returns it: a JSON body
         as a string, unless the client asked for it embedded."""
-        body: Any = self.body
-        if isinstance(body, dict) and not embed_json:
-            body = compact_json(body)
-        return compact_json({"status": self.status, "body": body}).encode()
+        text = self._json()
+        if text is None:
+            return compact_json({"status": self.status, "body": self._body}).encode()
+        if embed_json:
+            # Compact JSON nests as it stands.
+            return f'{{"status":{int(self.status)},"body":{text}}}'.encode()
+        return compact_json({"status": self.status, "body": text}).encode()
+
+
+# One encoder for every answer: json.dumps builds a new one per call when given options.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    """JSON without spaces, as `json.dumps(value, separators=(",", ":"))` writes it."""
+    return _COMPACT.encode(value)
 
 
 class RpcError(Exception):
@@ -409,7 +454,12 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
 def parse_rpc_body(body: bytes) -> tuple[str, dict[str, Any]]:
     """(method, params) of a storage RPC body; RpcError(400) as Session words it."""
     try:
-        request = json.loads(body)
+        if body[:1] == b"{" and body[1:2] != b"\x00":
+            # What json.loads(bytes) decodes as UTF-8 (no BOM, no UTF-16/32 zero bytes),
+            # without its encoding detection in Python.
+            request = json.loads(body.decode("utf-8", "surrogatepass"))
+        else:
+            request = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise RpcError(400, "invalid json") from None
     if not isinstance(request, dict):

@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS blocks (
 CREATE TABLE IF NOT EXISTS sync (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# An upsert updates the row in place; INSERT OR REPLACE would delete and re-insert it, which
+# costs a third more when a catch-up writes thousands of entities per commit.
+_UPSERT_STATE = (
+    "INSERT INTO state (kind, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value"
+)
+
 
 class StoreError(Exception):
     """The database cannot be used as configured; the message says what to do."""
@@ -84,6 +91,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # 8 KiB pages for a new database (an existing one keeps its own): a catch-up writes
+        # node rows of about 1 KiB by the thousand, and half as many pages to split and
+        # log makes its commits about a quarter cheaper.
+        self.db.execute("PRAGMA page_size=8192")
         self.db.execute("PRAGMA journal_mode=WAL")
         # NORMAL: a commit survives the process being killed (the WAL is in the OS page
         # cache); FULL also survives power loss, at an fsync per commit.
@@ -195,14 +206,12 @@ class Store:
         deletes = []
         written: dict[tuple[str, str], str | None] = {}
         for kind, key in changes.before:
-            value = registry.entity(kind, key)
-            if value is None:
+            text = registry.entity_text(kind, key)
+            if text is None:
                 deletes.append((kind, key))
-                written[(kind, key)] = None
             else:
-                text = json.dumps(value)
                 upserts.append((kind, key, text))
-                written[(kind, key)] = text
+            written[(kind, key)] = text
         counters = self.counters()
         db = self.db
         db.execute("BEGIN IMMEDIATE")
@@ -218,9 +227,7 @@ class Store:
                 "ON CONFLICT (number) DO UPDATE SET boundary = 1",
                 (boundary, checkpoint.hash),
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)", upserts
-            )
+            db.executemany(_UPSERT_STATE, upserts)
             db.executemany("DELETE FROM state WHERE kind = ? AND key = ?", deletes)
             self._sync_set("checkpoint", [boundary, checkpoint.hash.hex()])
             self._sync_set("events_applied", counters["events_applied"] + changes.events)
@@ -250,10 +257,7 @@ class Store:
                 if before is None:
                     db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
                 else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)",
-                        (kind, key, before),
-                    )
+                    db.execute(_UPSERT_STATE, (kind, key, before))
             (undone_events,) = db.execute(
                 "SELECT COALESCE(SUM(events), 0) FROM blocks WHERE number > ?", (fork_block,)
             ).fetchone()

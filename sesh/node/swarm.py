@@ -45,14 +45,15 @@ class SwarmRandom:
     """The deterministic random stream of one swarm update.
 
     Word `i` (0, 1, 2, ...) is bytes `8*(i % 4)` to `8*(i % 4) + 8`, big-endian, of
-    `SHA-256(RANDOM_DOMAIN || seed || uint64_be(i // 4))`. `uniform(n)` draws words until
-    one is below the largest multiple of `n` that fits in 64 bits, and returns it mod `n`.
+    `SHA-256(domain || seed || uint64_be(i // 4))`, the domain `RANDOM_DOMAIN` for swarms
+    (peer tests use their own). `uniform(n)` draws words until one is below the largest
+    multiple of `n` that fits in 64 bits, and returns it mod `n`.
     """
 
-    def __init__(self, seed: bytes):
+    def __init__(self, seed: bytes, domain: bytes = RANDOM_DOMAIN):
         if len(seed) != 32:
             raise ValueError(f"swarm seed must be a 32-byte block hash, got {len(seed)} bytes")
-        self._prefix = RANDOM_DOMAIN + seed
+        self._prefix = domain + seed
         self._counter = 0
         self._words: list[int] = []
 

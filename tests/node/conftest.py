@@ -15,11 +15,19 @@ from sesh.node.metrics import Metrics
 from sesh.node.rpc import RpcPool
 from sesh.node.store import Identity, Store
 from tests.node.driver import EventsDriver, compile_mock
+from tests.node.staking_driver import compile_contract
 
 
 @pytest.fixture(scope="session")
 def mock_artifacts():
     return compile_mock()
+
+
+@pytest.fixture(scope="session")
+def staking_artifacts():
+    """The real suite's contracts the staking driver deploys, compiled once per run."""
+    names = ["SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeStaking"]
+    return {name: compile_contract(name) for name in names}
 
 
 @pytest.fixture

@@ -80,6 +80,8 @@ class LocalNet:
         default_factory=lambda: StorageSettings(expiry_interval=3600, sync_interval=3600)
     )
     nodes: list[LocalNode] = field(default_factory=list)
+    # More routes for each node's app (e.g. the registry API's /info for peer tests).
+    extra_routes: Callable[[LocalNode, web.Application], None] | None = None
 
     async def start(self) -> LocalNet:
         infos = []
@@ -115,6 +117,8 @@ class LocalNet:
         app = web.Application(client_max_size=(1 << 20) + 1)
         node.service.setup_routes(app)
         node.router.setup_routes(app)
+        if self.extra_routes is not None:
+            self.extra_routes(node, app)
         node.runner = web.AppRunner(app, access_log=None)
         await node.runner.setup()
         await web.TCPSite(node.runner, node.info.host, node.info.port).start()

@@ -12,21 +12,15 @@ from sesh.node.metrics import Metrics
 from sesh.node.rpc import RpcPool
 from sesh.node.store import Identity, Store
 from tests.node.conftest import sync_now
-from tests.node.staking_driver import REQUIREMENT, StakingDriver, compile_contract
+from tests.node.staking_driver import REQUIREMENT, StakingDriver
 
 CONFIRMATIONS = 2
 STATUS_NAMES = {1: "open", 2: "active", 3: "exiting", 4: "exited", 5: "cancelled"}
 
 
-@pytest.fixture(scope="module")
-def artifacts():
-    names = ["SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeStaking"]
-    return {name: compile_contract(name) for name in names}
-
-
 @pytest.fixture
-def staking(anvil, artifacts):
-    return StakingDriver(anvil.url, artifacts)
+def staking(anvil, staking_artifacts):
+    return StakingDriver(anvil.url, staking_artifacts)
 
 
 def tracker_for(tmp_path, url, staking) -> ChainTracker:

@@ -2,10 +2,13 @@
 serving set, and unexpected events changing nothing."""
 
 import copy
+import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sesh.node.registry import Registry, verify_registration
+from sesh.node.registry import Node, Registry, verify_registration
 from tests.node.driver import NodeKeys
 from tests.node.helpers import DELEGATOR, OPERATOR, block_hash, event, full_node, registered
 
@@ -195,3 +198,64 @@ def test_entities__round_trip_through_the_store_format():
     apply(registry, 21, more)
     apply(loaded, 21, more)
     assert list(loaded.entities()) == list(registry.entities())
+
+
+_texts = st.text(max_size=70)
+_ints = st.integers(min_value=0, max_value=2**256 - 1)
+
+
+@given(
+    endpoint=_texts,
+    status=st.sampled_from(["open", "active", "exiting", "exited", "cancelled"]),
+    contributions=st.dictionaries(_texts, _ints, max_size=5),
+    excluded=st.none() | _texts,
+    optionals=st.lists(st.none() | _ints, min_size=5, max_size=5),
+    claimed=st.tuples(_ints, _ints),
+)
+def test_node_json_text__is_exactly_what_json_dumps_writes(
+    endpoint, status, contributions, excluded, optionals, claimed
+):
+    keys = NodeKeys.derive("text")
+    node = Node(
+        node_id=7,
+        operator=OPERATOR,
+        ed25519_pubkey=keys.ed25519_pubkey,
+        ed25519_sig=keys.registration_sig(),
+        bls_pubkey=keys.bls_pubkey,
+        endpoint=endpoint,
+        fee_bps=250,
+        registered_block=3,
+        status=status,
+        contributions=contributions,
+        excluded=excluded,
+    )
+    (
+        node.activated_block,
+        node.exit_requested_block,
+        node.exit_unlock_time,
+        node.exited_block,
+        node.exit_reason,
+    ) = optionals
+    node.rewards_claimed, node.stake_claimed = claimed
+    assert node.json_text() == json.dumps(node.to_json())
+    # The fixed part is cached: a later change of the variable fields still shows.
+    node.endpoint, node.status = endpoint + "!", "exited"
+    assert node.json_text() == json.dumps(node.to_json())
+
+
+def test_entity_text__is_exactly_what_json_dumps_writes_and_none_when_absent():
+    registry = Registry()
+    for n in range(1, 12):
+        apply(registry, n, full_node(n, n))
+    apply(registry, 20, [event("NodeExited", 20, node_id=3, reason=2)])
+    pro = {"pro_pubkey": b"\x42" * 32, "payer": OPERATOR, "plan_id": 1, "token": OPERATOR}
+    apply(registry, 21, [event("ProSubscribed", 21, amount=1, expiry=1000, **pro)])
+    rewards = {"amount": 9, "active_nodes": 3, "reward_per_node": 3}
+    apply(registry, 22, [event("RewardsDistributed", 22, **rewards)])
+    entities = list(registry.entities())
+    assert {kind for kind, _, _ in entities} == {"node", "swarm", "pro", "meta"}
+    for kind, key, value in entities:
+        assert registry.entity_text(kind, key) == json.dumps(value)
+    for kind, key in [("node", "99"), ("swarm", "12345"), ("pro", "00" * 32), ("meta", "none")]:
+        assert registry.entity(kind, key) is None
+        assert registry.entity_text(kind, key) is None

@@ -1,6 +1,8 @@
 """The SQLite store: one transaction per batch, exact rollback to a fork point, and a
 database is only reused for the chain and contracts it was synced from."""
 
+import sqlite3
+
 import pytest
 
 from sesh.node.registry import Changes, Registry
@@ -28,6 +30,26 @@ def test_store__registry_survives_a_reopen(tmp_path):
     assert list(reopened.load_registry().entities()) == list(registry.entities())
     assert reopened.checkpoint() == Checkpoint(7, block_hash(7))
     assert reopened.counters()["events_applied"] == 21
+
+
+def test_store__a_new_database_has_8_kib_pages_and_an_older_one_keeps_its_own(tmp_path):
+    new = Store(tmp_path / "new", IDENTITY)
+    assert new.db.execute("PRAGMA page_size").fetchone() == (8192,)
+    new.close()
+    # A database made with SQLite's default pages (as before) opens and syncs on as it is.
+    old_path = tmp_path / "old"
+    old = sqlite3.connect(old_path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.close()
+    store = Store(old_path, IDENTITY)
+    assert store.db.execute("PRAGMA page_size").fetchone() == (4096,)
+    registry = Registry()
+    commit_blocks(store, registry, [(n, full_node(n, n)) for n in range(1, 4)])
+    store.close()
+    reopened = Store(old_path, IDENTITY)
+    assert list(reopened.load_registry().entities()) == list(registry.entities())
+    assert reopened.db.execute("PRAGMA page_size").fetchone() == (4096,)
 
 
 def test_store__rollback_restores_the_state_at_the_fork_point(tmp_path):
