@@ -106,6 +106,12 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
 
     devnet = None
     try:
+        from ape import project
+
+        # The first run compiles every contract (half a minute); later runs read the cache.
+        with console.status("Compiling the contracts (the first run only)"):
+            compiled = project.load_contracts()
+        console.print(f"[bold]Compiled[/] {len(compiled)} contracts (.build/)")
         console.print(
             f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy_suite, "
             "the code of `ape run deploy all`"
