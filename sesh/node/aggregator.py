@@ -118,6 +118,10 @@ class Aggregator:
         self.receipt_timeout = receipt_timeout
         self._rounds: dict[tuple[str, int], _Round] = {}
         self._keys: dict[bytes, bls.PublicKey | None] = {}
+        # One submission at a time: a node leading two votes (two failing members of its
+        # swarm) must not send both against the same network, as the first to be mined
+        # changes the aggregate key the second was signed for.
+        self._submitting = asyncio.Lock()
 
     # ----- a whole vote
 
@@ -208,7 +212,8 @@ class Aggregator:
                 outcome.detail += "; e.g. " + "; ".join(f"node {n}: {r}" for n, r in refused)
             self._record(action, node_id, outcome, new_round=True)
             return outcome
-        outcome = await self._submit(action, node_id, vote, signers, missing, len(active))
+        async with self._submitting:
+            outcome = await self._submit(action, node_id, vote, signers, missing, len(active))
         outcome.signed, outcome.needed, outcome.active = len(signers), needed, len(active)
         outcome.non_signers = missing
         self._record(action, node_id, outcome, new_round=True)

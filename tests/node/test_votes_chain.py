@@ -310,3 +310,42 @@ def test_exit_vote__signed_only_after_the_minimum_age(network, tmp_path):
     assert done.state == "done", done.detail
     assert done.non_signers == [ATTACKER, FAILING]
     assert network.node(EXITING) == (STATUS_EXITED, EXIT_NETWORK)
+
+
+def test_votes__two_led_at_once_by_one_node__never_send_a_doomed_transaction(network, tmp_path):
+    # The removal of one node and the fast exit of another both reach their quorum in the
+    # same round of the same leader. Whichever is mined first changes the network (its
+    # aggregate key, its size) the other was signed for: the other must not be sent.
+    network.views(tmp_path, agree={1, 2, 3, 4, 5, 6, 7, EXITING})
+    network.rpc("evm_increaseTime", [MIN_EXIT_AGE + 60])
+    network.rpc("evm_mine")
+    leader = network.aggregator(tmp_path, "leader", account=2)
+    start = int(network.rpc("eth_blockNumber"), 16)
+    voters = network.voters()
+
+    async def both():
+        return await asyncio.gather(
+            leader.attempt(REMOVE, FAILING, voters), leader.attempt(EXIT, EXITING, voters)
+        )
+
+    outcomes = network.run(both())
+
+    done = [o for o in outcomes if o.state == "done"]
+    waiting = [o for o in outcomes if o.state != "done"]
+    assert len(done) == 1 and len(waiting) == 1, [(o.state, o.detail) for o in outcomes]
+    assert not waiting[0].final and waiting[0].tx_hash is None, waiting[0].detail
+    [tx] = network.transactions_to_staking(start)
+    assert int(network.rpc("eth_getTransactionReceipt", [tx["hash"]])["status"], 16) == 1
+
+    # The next round, with the network as it now is, completes the other vote.
+    gone = FAILING if outcomes[0].state == "done" else EXITING
+    other = (EXIT, EXITING) if gone == FAILING else (REMOVE, FAILING)
+    now = [v for v in voters if v.node_id != gone]
+    retried = network.run(leader.attempt(*other, now))
+    assert retried.state == "done", retried.detail
+    sent = network.transactions_to_staking(start)
+    assert len(sent) == 2
+    statuses = [network.rpc("eth_getTransactionReceipt", [t["hash"]])["status"] for t in sent]
+    assert statuses == ["0x1", "0x1"]
+    assert network.node(FAILING) == (STATUS_EXITED, EXIT_REMOVED)
+    assert network.node(EXITING) == (STATUS_EXITED, EXIT_NETWORK)
