@@ -47,7 +47,7 @@ DEVNET_VOTES = {
     "remove_after": 15.0,
     "liquidate_after": 3600.0,
     "retry_interval": 3.0,
-    "takeover_delay": 10.0,
+    "takeover_delay": 20.0,
     "sign_timeout": 3.0,
 }
 
