@@ -85,8 +85,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
         )
     console = Console()
     # SIGTERM (a supervisor, `kill`) stops the bridges and the chain as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)
+    _stop_on_signals()
     # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
     logger.set_level(LogLevel.WARNING)
     started = time.monotonic()
@@ -138,8 +137,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
             ) from None
         # Ape's providers install their own SIGINT/SIGTERM handlers when they connect
         # (exit 130 at once); while the devnet idles, Ctrl-C and SIGTERM stop it in order.
-        signal.signal(signal.SIGINT, _interrupt)
-        signal.signal(signal.SIGTERM, _interrupt)
+        _stop_on_signals()
         console.print(f"Done in {time.monotonic() - started:.0f} s.")
         if exit_after:
             console.print("--exit: stopping the bridges and the chain.")
@@ -158,6 +156,12 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt: the devnet stops bridges and chain."""
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def explore(console, devnet, url: str) -> None:

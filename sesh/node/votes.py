@@ -208,30 +208,29 @@ class VotesService:
         now = self.wall()
         states = self.db.peers()
         unhealthy = {s.node_id for s in states if s.failing}
+        # Rebuilt each round: a node that passes again, leaves, or whose line this node
+        # left starts its wait afresh when it fails again.
+        rank_since: dict[int, tuple[int, float]] = {}
         for state in states:
             node_id = state.node_id
             if not state.failing or snap.statuses.get(node_id) not in NETWORK_STATUSES:
-                self._rank_since.pop(node_id, None)
                 continue
             swarm = snap.swarms.get(snap.swarm_of.get(node_id, -1), [])
             rank = aggregator_rank(snap.own_id, swarm, node_id, unhealthy)
             if rank is None:
-                self._rank_since.pop(node_id, None)
                 continue
             held, since = self._rank_since.get(node_id, (rank, now))
             if held != rank:
                 since = now
-            self._rank_since[node_id] = (rank, since)
+            rank_since[node_id] = (rank, since)
+            failing_for = state.failing_for(now)
             if not takes_the_lead(
-                rank,
-                state.failing_for(now),
-                now - since,
-                self.config.remove_after,
-                self.config.takeover_delay,
+                rank, failing_for, now - since, self.config.remove_after, self.config.takeover_delay
             ):
                 continue
-            action = LIQUIDATE if state.failing_for(now) >= self.config.liquidate_after else REMOVE
+            action = LIQUIDATE if failing_for >= self.config.liquidate_after else REMOVE
             self._start(action, node_id, self._still_failing(node_id))
+        self._rank_since = rank_since
         if self.config.exit_votes and snap.own_status == "exiting":
             activated_at = await self.activated_at(snap.own_id)
             if activated_at and self.clock.now() >= activated_at + MIN_EXIT_AGE:
