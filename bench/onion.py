@@ -185,12 +185,19 @@ def measure_onion() -> list[dict]:
 # ----- HTTP
 
 
+# The cores this bench may use, read before any process pins itself: a server forked from
+# the pinned client inherits the client's single core, so `pin` must not read it there.
+CORES = sorted(os.sched_getaffinity(0))
+
+
 def pin(core: int) -> None:
     """Keep this process on one core (the server on one, the client on the other), so the
     client woken by a response never preempts the server on its core."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) > 1:
-        os.sched_setaffinity(0, {cores[core % len(cores)]})
+    if len(CORES) > 1:
+        os.sched_setaffinity(0, {CORES[core % len(CORES)]})
+    placed = os.sched_getaffinity(0)
+    if len(CORES) > 1 and placed != {CORES[core % len(CORES)]}:
+        raise RuntimeError(f"could not pin to core {core}: on {sorted(placed)}")
 
 
 def serve(mode: str, port: int, directory: str, ready) -> None:
