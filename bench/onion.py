@@ -193,10 +193,12 @@ CORES = sorted(os.sched_getaffinity(0))
 def pin(core: int) -> None:
     """Keep this process on one core (the server on one, the client on the other), so the
     client woken by a response never preempts the server on its core."""
-    if len(CORES) > 1:
-        os.sched_setaffinity(0, {CORES[core % len(CORES)]})
+    if len(CORES) < 2:
+        return
+    wanted = {CORES[core % len(CORES)]}
+    os.sched_setaffinity(0, wanted)
     placed = os.sched_getaffinity(0)
-    if len(CORES) > 1 and placed != {CORES[core % len(CORES)]}:
+    if placed != wanted:
         raise RuntimeError(f"could not pin to core {core}: on {sorted(placed)}")
 
 

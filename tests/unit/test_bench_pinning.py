@@ -3,6 +3,7 @@ from the already pinned client once inherited the client's only core, so both sh
 core while the bench said otherwise; this checks the placement in a child process (the
 test process itself is never pinned)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """
-import multiprocessing, os
+import json, multiprocessing, os
 from bench.onion import pin
 
 def child(queue):
@@ -25,7 +26,7 @@ if __name__ == "__main__":
     queue = multiprocessing.Queue()
     process = multiprocessing.Process(target=child, args=(queue,))
     process.start()
-    print(sorted(os.sched_getaffinity(0)), queue.get(timeout=60))
+    print(json.dumps([sorted(os.sched_getaffinity(0)), queue.get(timeout=60)]))
     process.join()
 """
 
@@ -42,6 +43,6 @@ def test_bench_onion__server_forked_from_the_pinned_client__runs_on_the_other_co
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
-    client, server = result.stdout.strip().split("] [")
-    assert client + "]" == str([cores[0]])
-    assert "[" + server == str([cores[1]])
+    client, server = json.loads(result.stdout)
+    assert client == [cores[0]]
+    assert server == [cores[1]]
