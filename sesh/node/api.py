@@ -17,10 +17,10 @@ from typing import Any
 from aiohttp import web
 
 from sesh import __version__
-from sesh.node.chain import ChainTracker
+from sesh.node.chain.registry import Node, Registry
+from sesh.node.chain.tracker import ChainTracker
 from sesh.node.metrics import Metrics
-from sesh.node.registry import Node, Registry
-from sesh.node.swarm import parse_session_id, swarm_space
+from sesh.protocol.swarm import parse_session_id, swarm_space
 
 
 def node_json(node: Node, swarm_id: int | None) -> dict[str, Any]:

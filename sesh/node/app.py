@@ -22,21 +22,21 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from sesh.node.api import RegistryApi
-from sesh.node.chain import ChainTracker, TrackerSettings
-from sesh.node.chain_tx import ChainClock, StakingChain, load_sender
+from sesh.node.chain.rpc import RpcPool
+from sesh.node.chain.store import Identity, Store
+from sesh.node.chain.tracker import ChainTracker, TrackerSettings
 from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
-from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
-from sesh.node.peers import PeerClient
-from sesh.node.replication import StorageService, StorageSettings
-from sesh.node.router import OnionRouter, OnionSettings
-from sesh.node.rpc import RpcPool
-from sesh.node.storage import StorageRpc
-from sesh.node.store import Identity, Store
-from sesh.node.votes import VotesService
-from sesh.node.votes_db import VotesDB
+from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.storage.messages import MessageDB
+from sesh.node.storage.peers import PeerClient
+from sesh.node.storage.replication import StorageService, StorageSettings
+from sesh.node.storage.rpc import StorageRpc
+from sesh.node.votes.chain_tx import ChainClock, StakingChain, load_sender
+from sesh.node.votes.db import VotesDB
+from sesh.node.votes.service import VotesService
 
 log = logging.getLogger("sesh.node")
 

@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sesh.deployments import Manifest, ManifestError
+from sesh.deploy.manifest import Manifest, ManifestError
 
 STAKING_CONTRACT = "ServiceNodeStaking"
 PRO_CONTRACT = "SessionPro"

@@ -17,16 +17,17 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sesh.devchain import free_port
+from sesh.devnet.chain import free_port
 from sesh.node.identity import NodeIdentity
-from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
-from sesh.node.network import NetworkView, NodeInfo, StaticViews, static_view
-from sesh.node.onion import Hop
-from sesh.node.peers import PeerClient
-from sesh.node.replication import StorageService, StorageSettings
-from sesh.node.router import OnionRouter, OnionSettings
-from sesh.node.storage import StorageRpc
+from sesh.node.network import NetworkView, StaticViews, static_view
+from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.storage.messages import MessageDB
+from sesh.node.storage.peers import PeerClient
+from sesh.node.storage.replication import StorageService, StorageSettings
+from sesh.node.storage.rpc import StorageRpc
+from sesh.protocol.nodes import NodeInfo
+from sesh.protocol.onion import Hop
 
 
 def identity_for(label: str) -> NodeIdentity:

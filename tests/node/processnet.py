@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sesh.devchain import free_port
-from sesh.node.identity import write_key_file
-from sesh.node_processes import REPO_ROOT, NodeProcess, http_json, wait_until
+from sesh.crypto.key_files import write_key_file
+from sesh.devnet.chain import free_port
+from sesh.devnet.processes import REPO_ROOT, NodeProcess, http_json, wait_until
 from tests.node.driver import EventsDriver, NodeKeys, registration
 
 ROOT = REPO_ROOT

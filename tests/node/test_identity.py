@@ -1,6 +1,6 @@
 """The node's keys (sesh/node/identity.py): key files, their permissions, the match with the
 configured public key, and the X25519 key derived as Session's nodes derive it; the client's
-path choice (sesh/client.py)."""
+path choice (sesh/client/onion_client.py)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,11 @@ from nacl.bindings import (
     crypto_sign_seed_keypair,
 )
 
-from sesh.client import ClientError, pick_path, subnet
+from sesh.client.onion_client import ClientError, pick_path, subnet
+from sesh.crypto.key_files import IdentityError, write_key_file, x25519_from_ed25519
 from sesh.node.config import ConfigError, load_config
-from sesh.node.identity import (
-    IdentityError,
-    NodeIdentity,
-    load_identity,
-    read_key_file,
-    write_key_file,
-    x25519_from_ed25519,
-)
-from sesh.node.network import NodeInfo
+from sesh.node.identity import NodeIdentity, load_identity, read_key_file
+from sesh.protocol.nodes import NodeInfo
 from tests.node.processnet import ROOT
 
 SEED = hashlib.sha256(b"identity test").digest()
@@ -129,7 +123,15 @@ def test_identity__sesh_node_run_refuses_a_readable_key_file_in_one_line(tmp_pat
     (tmp_path / "node.key").chmod(0o644)
     config_with(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(tmp_path / "node.toml")],
+        [
+            sys.executable,
+            "-m",
+            "sesh.cli.main",
+            "node",
+            "run",
+            "--config",
+            str(tmp_path / "node.toml"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
