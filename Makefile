@@ -56,8 +56,12 @@ $(BIN)/anvil: $(NPM_STAMP) $(VENV)/bin/python
 	@test -x $(ANVIL_NPM) || { echo "setup: $(ANVIL_NPM) missing (npm platform package for $$(uname -m)?)" >&2; exit 1; }
 	@ln -sf $(CURDIR)/$(ANVIL_NPM) $@
 
+# Both cores: xdist workers take the groups of tests/conftest.py, longest first. Contracts
+# are compiled once before the workers start (each would otherwise compile on its own).
+TEST_WORKERS ?= 2
 test: setup lint
-	ape test --durations=15
+	@ape compile > /dev/null
+	ape test -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 devnet: setup
 	ape run devnet $(ARGS)
