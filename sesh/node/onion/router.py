@@ -8,6 +8,7 @@ exactly where Session's storage server puts them (so clients react the same way)
 | status | body | when |
 |---|---|---|
 | 413 | `Request body too large` | over `onion.max_request_bytes` |
+| 400 | `Incomplete request body` | the sender went away before the body's end |
 | 400 | `Error parsing onion request: ...` | bad length prefix, JSON, ephemeral key, enc_type |
 | 400 | `onion request max path length exceeded` | `hop_no` above 15 |
 | 400 | `Invalid ciphertext` | the layer does not decrypt (wrong key, tampered) |
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
+from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import ViewSource
@@ -92,12 +94,15 @@ class OnionRouter:
             self._session = None
 
     async def onion_request(self, request: web.Request) -> web.Response:
-        limit = self.settings.max_request_bytes
-        if request.content_length is not None and request.content_length > limit:
+        try:
+            body = await read_body(
+                request.content, request.content_length, self.settings.max_request_bytes
+            )
+        except BodyTooLarge:
             return self._answer(413, "Request body too large", "too_large")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            return self._answer(413, "Request body too large", "too_large")
+        except BodyIncomplete as exc:
+            log.info("onion request from %s not received whole: %s", request.remote, exc)
+            return self._answer(400, "Incomplete request body", "incomplete")
         return await self.process(body)
 
     async def process(self, body: bytes) -> web.Response:
@@ -165,15 +170,20 @@ class OnionRouter:
                 data=envelope,
                 timeout=aiohttp.ClientTimeout(total=self.settings.relay_timeout),
             ) as response:
-                answer = await response.content.read(MAX_RELAY_RESPONSE_BYTES + 1)
-                if len(answer) > MAX_RELAY_RESPONSE_BYTES:
-                    return self._answer(502, "Next node answer too large", "next_too_large")
+                answer = await read_body(
+                    response.content, response.content_length, MAX_RELAY_RESPONSE_BYTES
+                )
                 self.metrics.inc("sesh_onion_requests_total", result="relayed")
                 return web.Response(
                     status=response.status,
                     body=answer,
                     content_type=response.content_type or "text/plain",
                 )
+        except BodyTooLarge:
+            return self._answer(502, "Next node answer too large", "next_too_large")
+        except BodyIncomplete as exc:
+            log.info("relay to node %d (%s) cut short: %s", node.node_id, node.endpoint, exc)
+            return self._answer(502, f"Next node unreachable: {hex_key}", "next_unreachable")
         except TimeoutError:
             return self._answer(504, "Request time out", "next_timeout")
         except (aiohttp.ClientError, OSError) as exc:

@@ -28,6 +28,7 @@ import aiohttp
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
 from sesh.protocol.nodes import NodeInfo
 
@@ -167,9 +168,12 @@ class PeerClient:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
             ) as response:
-                raw = await response.content.read(MAX_PEER_RESPONSE_BYTES + 1)
-                if len(raw) > MAX_PEER_RESPONSE_BYTES:
-                    raise PeerUnreachable(f"node {node.node_id}: answer too large")
+                try:
+                    raw = await read_body(
+                        response.content, response.content_length, MAX_PEER_RESPONSE_BYTES
+                    )
+                except (BodyTooLarge, BodyIncomplete) as exc:
+                    raise PeerUnreachable(f"node {node.node_id}: answer {exc}") from None
                 try:
                     return response.status, json.loads(raw)
                 except ValueError:

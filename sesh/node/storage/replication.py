@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sesh.node.http import MAX_REQUEST_BYTES, BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.network import NetworkView
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import (
@@ -69,13 +70,17 @@ class StorageService:
         app.router.add_post(PEER_PATH, self.peer)
 
     async def storage_rpc(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await _read_request(request)
+        if isinstance(body, web.Response):
+            return body
         return (await self.rpc.handle_body(body)).http()
 
     # ----- node-to-node
 
     async def peer(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await _read_request(request)
+        if isinstance(body, web.Response):
+            return body
         rpc = self.rpc
         now = now_ms(rpc.clock)
         try:
@@ -308,6 +313,18 @@ def _batches(messages: list[Message]) -> Iterator[list[Message]]:
         size += len(message.data)
     if batch:
         yield batch
+
+
+async def _read_request(request: web.Request) -> bytes | web.Response:
+    """The request's whole body, or the answer refusing it (413, or 400 when the client
+    went away before sending it all — logged, not raised)."""
+    try:
+        return await read_body(request.content, request.content_length, MAX_REQUEST_BYTES)
+    except BodyTooLarge:
+        return web.Response(status=413, text="Request body too large")
+    except BodyIncomplete as exc:
+        log.info("%s from %s not received whole: %s", request.path, request.remote, exc)
+        return web.Response(status=400, text="Incomplete request body")
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
