@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 _NO_CAP = 1 << 62
+# JSON a catch-up entry adds besides its data (keys, hash, account, numbers).
+_ENTRY_OVERHEAD = 256
 
 _INSERT = (
     "INSERT OR IGNORE INTO messages (seq, hash, pubkey, namespace, timestamp, expiry, data)"
@@ -378,9 +380,9 @@ class MessageDB:
     def changes_since(
         self, since: int, now: int, max_bytes: int, max_items: int = 1000
     ) -> tuple[list[Message | Op], int, bool]:
-        """Unexpired messages and ops with seq > `since`, in seq order, up to about
-        `max_bytes` of message data (at least one entry): (entries, last seq included,
-        whether more remain)."""
+        """Unexpired messages and ops with seq > `since`, in seq order, up to `max_bytes` as
+        peers send them (base64 data, JSON fields; always at least one entry): (entries,
+        last seq included, whether more remain)."""
         messages = self.db.execute(
             "SELECT seq, hash, pubkey, namespace, timestamp, expiry, data FROM messages"
             " WHERE seq > ? AND expiry > ? ORDER BY seq LIMIT ?",
@@ -399,12 +401,20 @@ class MessageDB:
         entries: list[Message | Op] = []
         size = 0
         for entry in merged:
+            if isinstance(entry, Message):
+                size += (len(entry.data) + 2) // 3 * 4 + _ENTRY_OVERHEAD
+            else:
+                size += len(entry.params) * 2 + _ENTRY_OVERHEAD
             if len(entries) >= max_items or (entries and size > max_bytes):
                 return entries, entries[-1].seq, True
-            size += len(entry.data) if isinstance(entry, Message) else len(entry.params)
             entries.append(entry)
         last = entries[-1].seq if entries else since
         return entries, last, False
+
+    def head(self) -> int:
+        """The seq of the latest change here (0 in a new database): where a peer's cursor
+        into this database ends once it has caught up."""
+        return self._next_seq - 1
 
     def owners(self) -> list[bytes]:
         """Every account with messages here."""
