@@ -30,6 +30,8 @@ from nacl.signing import VerifyKey
 
 from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
+from sesh.protocol import wire_json
+from sesh.protocol.hexes import from_hex
 from sesh.protocol.nodes import NodeInfo
 
 PEER_PATH = "/peer/v1"
@@ -108,7 +110,7 @@ def verify_request(
     """The sender's Ed25519 key if the request is signed for `receiver`, fresh and not a
     replay; PeerAuthError (401) otherwise."""
     try:
-        sender = bytes.fromhex(headers.get(HEADER_NODE, ""))
+        sender = from_hex(headers.get(HEADER_NODE, ""))
         timestamp = int(headers.get(HEADER_TIMESTAMP, ""))
         signature = base64.b64decode(headers.get(HEADER_SIGNATURE, ""), validate=True)
     except (ValueError, binascii.Error):
@@ -175,7 +177,7 @@ class PeerClient:
                 except (BodyTooLarge, BodyIncomplete) as exc:
                     raise PeerUnreachable(f"node {node.node_id}: answer {exc}") from None
                 try:
-                    return response.status, json.loads(raw)
+                    return response.status, wire_json.loads(raw)
                 except ValueError:
                     return response.status, raw.decode("utf-8", "replace")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

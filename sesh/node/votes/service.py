@@ -45,6 +45,8 @@ from sesh.node.votes.rules import (
     takes_the_lead,
     test_sample,
 )
+from sesh.protocol import wire_json
+from sesh.protocol.wire_json import JsonTooDeep
 
 log = logging.getLogger("sesh.node.votes.service")
 
@@ -276,7 +278,9 @@ class VotesService:
     async def sign(self, request: web.Request) -> web.Response:
         """`POST /bls/sign`: this node's signature, if its own view supports the action."""
         try:
-            req = parse_sign_request(await request.json())
+            req = parse_sign_request(wire_json.loads(await request.read()))
+        except JsonTooDeep:
+            return _error(400, "bad request: JSON nested too deeply")
         except (ValueError, VoteRequestError) as exc:
             return _error(400, f"bad request: {exc}")
         if self.identity.bls_secret is None:
