@@ -30,6 +30,10 @@ class BodyIncomplete(Exception):
     """The sender stopped (closed or reset the connection) before the body's end."""
 
 
+class BodyTimeout(BodyIncomplete):
+    """The sender did not send the whole body in time."""
+
+
 async def read_body(stream: aiohttp.StreamReader, declared: int | None, limit: int) -> bytes:
     """The whole body of `stream`: `declared` bytes exactly if given, else up to its end;
     BodyTooLarge past `limit`, BodyIncomplete if the sender went away first."""

@@ -16,7 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from sesh.node.http import MAX_REQUEST_BYTES, BodyIncomplete, BodyTooLarge, read_body
+from sesh.node.guard import request_body
+from sesh.node.http import MAX_REQUEST_BYTES, BodyIncomplete, BodyTimeout, BodyTooLarge
 from sesh.node.network import NetworkView
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import (
@@ -366,11 +367,13 @@ async def _read_request(request: web.Request) -> bytes | web.Response:
     """The request's whole body, or the answer refusing it (413, or 400 when the client
     went away before sending it all — logged, not raised)."""
     try:
-        return await read_body(request.content, request.content_length, MAX_REQUEST_BYTES)
+        return await request_body(request, MAX_REQUEST_BYTES)
     except BodyTooLarge:
         return web.Response(status=413, text="Request body too large")
     except BodyIncomplete as exc:
         log.info("%s from %s not received whole: %s", request.path, request.remote, exc)
+        if isinstance(exc, BodyTimeout):
+            return web.Response(status=408, text="Request body not received in time")
         return web.Response(status=400, text="Incomplete request body")
 
 
