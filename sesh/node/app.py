@@ -202,6 +202,7 @@ def build_components(bridge: Bridge) -> list[Any]:
         StorageSettings(
             expiry_interval=config.storage.expiry_interval,
             sync_interval=config.storage.sync_interval,
+            retry_interval=config.storage.retry_interval,
         ),
     )
     router = OnionRouter(

@@ -32,6 +32,7 @@
     max_bytes = 1073741824                   # messages database bound; stores refused beyond
     expiry_interval = 10.0                   # seconds between drops of expired messages
     sync_interval = 30.0                     # seconds between catch-ups with swarm peers
+    retry_interval = 1.0                     # first wait after a failed catch-up (doubling)
     peer_timeout = 5.0                       # seconds per node-to-node request
 
     [onion]
@@ -134,6 +135,7 @@ class StorageConfig:
     max_bytes: int = 1 << 30
     expiry_interval: float = 10.0
     sync_interval: float = 30.0
+    retry_interval: float = 1.0
     peer_timeout: float = 5.0
 
 
@@ -310,6 +312,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
             storage_data.get("expiry_interval", 10.0), "storage.expiry_interval"
         ),
         sync_interval=_float(storage_data.get("sync_interval", 30.0), "storage.sync_interval"),
+        retry_interval=_float(storage_data.get("retry_interval", 1.0), "storage.retry_interval"),
         peer_timeout=_float(storage_data.get("peer_timeout", 5.0), "storage.peer_timeout"),
     )
     onion = OnionConfig(

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+import pytest
+
+from sesh.node.config import ConfigError, parse_config
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.replication import StorageSettings
 from sesh.protocol.accounts import AccountKeys
@@ -125,3 +129,20 @@ def test_catch_up__the_wait_after_failed_rounds_doubles_up_to_the_sync_interval(
             assert delays == [30.0, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
     run(scenario())
+
+
+def test_catch_up__node_toml_sets_the_first_retry_wait_and_refuses_nonsense():
+    def config(storage: dict):
+        data = {
+            "chain": {"chain_id": 1, "providers": ["http://127.0.0.1:8545"]},
+            "contracts": {"staking": "0x" + "11" * 20},
+            "node": {"listen": "127.0.0.1:22021"},
+            "storage": storage,
+        }
+        return parse_config(data, base=Path("."))
+
+    assert config({}).storage.retry_interval == 1.0
+    assert config({"retry_interval": 0.25}).storage.retry_interval == 0.25
+    for bad in (0, -1, "soon", True):
+        with pytest.raises(ConfigError, match="storage.retry_interval"):
+            config({"retry_interval": bad})
