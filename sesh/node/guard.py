@@ -37,11 +37,13 @@ from sesh.node.http import (
     read_body,
 )
 from sesh.node.storage.peers import (
+    HEADER_NODE,
     HEADER_SIGNATURE,
     PeerAuthError,
     ReplayGuard,
     verify_request,
 )
+from sesh.protocol.hexes import from_hex
 
 log = logging.getLogger("sesh.node.guard")
 
@@ -251,12 +253,20 @@ class Guard:
                 connection.request_finished()
 
     async def _from_a_node(self, request: web.Request) -> bool:
-        """Whether the request is signed by a registered node (reads the body to check)."""
+        """Whether the request is signed by a registered node. The body is read to check
+        the signature only when the claimed sender is registered: anyone else is limited
+        before we read what they send."""
         if (
             HEADER_SIGNATURE not in request.headers
             or self.own_key is None
             or self.registered is None
         ):
+            return False
+        try:
+            claimed = from_hex(request.headers.get(HEADER_NODE, ""))
+        except ValueError:
+            return False
+        if claimed not in await self.registered():
             return False
         body = await request_body(request)
         now = int(self.clock() * 1000)
@@ -264,7 +274,7 @@ class Guard:
             sender = verify_request(request.headers, body, self.own_key, now, self.replays)
         except PeerAuthError:
             return False
-        return sender in await self.registered()
+        return sender == claimed
 
 
 def install(app: web.Application, guard: Guard) -> None:

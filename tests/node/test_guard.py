@@ -140,6 +140,10 @@ def test_guard__requests_signed_by_a_registered_node_are_exempt_and_others_are_n
             by_stranger = sign_request(stranger, to, int(net.clock() * 1000), sync)
             assert (await post(url, sync, by_stranger))[0] == 429
             assert (await post(url, sync, sent[0]))[0] == 429  # a signature is exempt once
+            # A member's key with a signature that is not its own is a client like others.
+            forged = sign_request(stranger, to, int(net.clock() * 1000), sync)
+            forged["X-Sesh-Node"] = member.identity.ed25519_pubkey.hex()
+            assert (await post(url, sync, forged))[0] == 429
 
             # Onion requests a node relays are signed by it: nodes 2 and 3 have no tokens
             # left for this address, yet serve what node 1 relays; node 1 limits its own
