@@ -16,12 +16,13 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup lock test devnet bench lint format clean help
+.PHONY: setup lock test devnet bench soak lint format clean help
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
 	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
+	@echo "make soak     minutes of load, kills and a swarm change on 10 bridges (ARGS=--duration 600)"
 	@echo "make lint     ruff check + format check"
 	@echo "make setup    install what is missing (.venv, anvil, solc)"
 
@@ -74,6 +75,10 @@ bench: setup
 	python bench/staking_stateful.py
 	python bench/bridge.py
 	python bench/onion.py
+
+# Minutes: bridges under load, killed and restarted, a swarm change; bench/results/soak.json.
+soak: setup
+	python -m tests.node.soak $(ARGS)
 
 lint: setup
 	ruff check .

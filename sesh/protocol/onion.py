@@ -41,6 +41,9 @@ from nacl.bindings import (
 )
 from nacl.exceptions import CryptoError
 
+from sesh.protocol import wire_json
+from sesh.protocol.hexes import from_hex
+
 AES_GCM = "aes-gcm"
 XCHACHA20 = "xchacha20"
 # Names accepted on the wire for each cipher (Session accepts the aliases too).
@@ -145,7 +148,7 @@ def unpack(blob: bytes) -> tuple[memoryview, dict[str, Any]]:
     if end > len(blob):
         raise OnionError(400, f"length prefix says {size} bytes but only {len(blob) - 4} follow it")
     try:
-        metadata = json.loads(blob[end:].decode("utf-8"))
+        metadata = wire_json.loads(blob[end:].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise OnionError(400, "the JSON after the ciphertext is not valid JSON") from None
     if not isinstance(metadata, dict):
@@ -157,7 +160,7 @@ def parse_key_hex(value: Any, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * KEY_BYTES:
         raise OnionError(400, f"{what} must be {2 * KEY_BYTES} hex digits")
     try:
-        return bytes.fromhex(value)
+        return from_hex(value)
     except ValueError:
         raise OnionError(400, f"{what} is not hexadecimal") from None
 

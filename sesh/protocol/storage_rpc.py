@@ -28,6 +28,8 @@ from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
 from sesh.crypto.key_files import x25519_from_ed25519
+from sesh.protocol.hexes import from_hex
+from sesh.protocol.wire_json import MAX_DEPTH, nesting
 
 SECOND_MS = 1_000
 DAY_MS = 86_400_000
@@ -214,7 +216,7 @@ def parse_account(value: Any) -> bytes:
         raise _invalid("Required field 'pubkey' missing")
     if isinstance(value, str) and len(value) == 2 * ACCOUNT_BYTES:
         try:
-            return bytes.fromhex(value)
+            return from_hex(value)
         except ValueError:
             pass
     raise _invalid(f"Pubkey must be {2 * ACCOUNT_BYTES} hex digits ({ACCOUNT_BYTES} bytes) long")
@@ -302,7 +304,7 @@ def parse_auth(params: dict[str, Any], account: bytes, required: bool) -> Auth |
         if not isinstance(ed25519, str) or len(ed25519) != 64:
             raise _invalid("Invalid pubkey_ed25519: expected 64 hex char or 32 byte pubkey")
         try:
-            key = bytes.fromhex(ed25519)
+            key = from_hex(ed25519)
         except ValueError:
             raise _invalid("invalid pubkey_ed25519: value is not hex") from None
     return Auth(raw, key)
@@ -399,7 +401,11 @@ def parse_retrieve(params: dict[str, Any]) -> RetrieveRequest:
     counts = []
     for name in ("max_count", "max_size"):
         value = params.get(name)
-        counts.append(None if value is None else _int(value, name))
+        count = None if value is None else _int(value, name)
+        if count is not None and not -(1 << 31) <= count < 1 << 31:
+            # Session reads both as 32-bit integers.
+            raise _invalid(f"Invalid value given for '{name}': out of range")
+        counts.append(count)
     return RetrieveRequest(account, namespace, last_hash, counts[0], counts[1], auth, timestamp)
 
 
@@ -454,6 +460,8 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
 def parse_rpc_body(body: bytes) -> tuple[str, dict[str, Any]]:
     """(method, params) of a storage RPC body; RpcError(400) as Session words it."""
     try:
+        if nesting(body) > MAX_DEPTH:
+            raise RpcError(400, f"invalid json: nested deeper than {MAX_DEPTH} levels")
         if body[:1] == b"{" and body[1:2] != b"\x00":
             # What json.loads(bytes) decodes as UTF-8 (no BOM, no UTF-16/32 zero bytes),
             # without its encoding detection in Python.

@@ -19,6 +19,8 @@ import heapq
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 
+from sesh.protocol.hexes import from_hex
+
 MIN_SWARM_SIZE = 5
 IDEAL_SWARM_MARGIN = 2
 IDEAL_SWARM_SIZE = MIN_SWARM_SIZE + IDEAL_SWARM_MARGIN  # 7
@@ -94,7 +96,7 @@ def parse_session_id(text: str) -> bytes:
     if len(text) not in (64, 66):
         raise ValueError(f"a Session ID has 66 hex digits (or 64 without prefix), not {len(text)}")
     try:
-        raw = bytes.fromhex(text)
+        raw = from_hex(text)
     except ValueError:
         raise ValueError("a Session ID is hexadecimal") from None
     return raw[-32:]

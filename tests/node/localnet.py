@@ -18,6 +18,8 @@ from pathlib import Path
 from aiohttp import web
 
 from sesh.devnet.chain import free_port
+from sesh.node import guard
+from sesh.node.config import HttpConfig
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, StaticViews, static_view
@@ -53,6 +55,9 @@ class LocalNode:
     service: StorageService
     router: OnionRouter
     runner: web.AppRunner | None = None
+    server: asyncio.Server | None = None
+    watch: guard.ConnectionWatch | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -83,6 +88,8 @@ class LocalNet:
     nodes: list[LocalNode] = field(default_factory=list)
     # More routes for each node's app (e.g. the registry API's /info for peer tests).
     extra_routes: Callable[[LocalNode, web.Application], None] | None = None
+    # Timeouts and rate limits as `sesh node run` applies them (none if not given).
+    http: HttpConfig | None = None
 
     async def start(self) -> LocalNet:
         infos = []
@@ -109,20 +116,42 @@ class LocalNet:
             router = OnionRouter(
                 identity, views, rpc, metrics, OnionSettings(relay_timeout=self.relay_timeout)
             )
-            node = LocalNode(identity, info, views, rpc, service, router)
+            node = LocalNode(identity, info, views, rpc, service, router, metrics=metrics)
             self.nodes.append(node)
             await self.serve(node)
         return self
 
     async def serve(self, node: LocalNode) -> None:
         app = web.Application(client_max_size=(1 << 20) + 1)
+        if self.http is not None:
+            node.watch = guard.ConnectionWatch(
+                self.http, lambda r: node.metrics.inc("sesh_http_refused_total", result=r)
+            )
+
+            async def registered(views=node.views) -> frozenset[bytes]:
+                return (await views.current()).known
+
+            guard.install(
+                app,
+                guard.Guard(
+                    self.http,
+                    node.watch,
+                    node.identity.ed25519_pubkey,
+                    registered,
+                    lambda r: node.metrics.inc("sesh_http_refused_total", result=r),
+                    clock=self.clock,
+                ),
+            )
         node.service.setup_routes(app)
         node.router.setup_routes(app)
         if self.extra_routes is not None:
             self.extra_routes(node, app)
         node.runner = web.AppRunner(app, access_log=None)
         await node.runner.setup()
-        await web.TCPSite(node.runner, node.info.host, node.info.port).start()
+        if node.watch is not None:
+            node.server = await guard.serve(node.runner, node.info.host, node.info.port, node.watch)
+        else:
+            await web.TCPSite(node.runner, node.info.host, node.info.port).start()
         node.stop = asyncio.Event()
         node.tasks = [
             asyncio.create_task(node.service.run(node.stop)),
@@ -132,6 +161,9 @@ class LocalNet:
 
     async def halt(self, node: LocalNode) -> None:
         """Stop a node's server and background work (its database is closed)."""
+        if node.server is not None:
+            node.server.close()
+            node.server = None
         if node.runner is not None:
             await node.runner.cleanup()
             node.runner = None

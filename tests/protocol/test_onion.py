@@ -298,10 +298,26 @@ def test_onion__a_changed_byte_anywhere_in_the_ciphertext_is_refused(enc_type):
 def test_onion__a_wrong_length_prefix_is_refused():
     ciphertext, metadata = split(valid_body())
     assert "length prefix says" in refusal(rejoin(ciphertext, metadata, size=0xFFFFFFFF))
-    # One byte off either way: the JSON no longer parses, or the ciphertext is cut short.
-    assert "not valid JSON" in refusal(rejoin(ciphertext, metadata, size=len(ciphertext) - 1))
+    # One byte more: the JSON loses its opening brace.
     assert "not valid JSON" in refusal(rejoin(ciphertext, metadata, size=len(ciphertext) + 1))
     assert "too short for its length prefix" in refusal(b"\x05\x00")
+
+
+@pytest.mark.parametrize(
+    ("last", "reason"),
+    [(b"x", "not valid JSON"), (b"{", "not valid JSON")]
+    + [(space, "Invalid ciphertext") for space in (b" ", b"\t", b"\n", b"\r")],
+)
+def test_onion__a_length_prefix_one_short_is_refused_whatever_the_last_ciphertext_byte(
+    last, reason
+):
+    """One byte less: the ciphertext's last byte goes to the JSON. JSON whitespace there
+    still parses, so the refusal is the ciphertext's, one byte short (this test used to
+    expect "not valid JSON" always, and failed for the random ciphertexts ending in a
+    space)."""
+    ciphertext, metadata = split(valid_body())
+    changed = ciphertext[:-1] + last
+    assert reason in refusal(rejoin(changed, metadata, size=len(changed) - 1))
 
 
 def test_onion__a_changed_ephemeral_key_or_enc_type_is_refused():

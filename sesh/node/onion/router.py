@@ -8,6 +8,8 @@ exactly where Session's storage server puts them (so clients react the same way)
 | status | body | when |
 |---|---|---|
 | 413 | `Request body too large` | over `onion.max_request_bytes` |
+| 400 | `Incomplete request body` | the sender went away before the body's end |
+| 408 | `Request body not received in time` | the body took over `http.body_timeout` |
 | 400 | `Error parsing onion request: ...` | bad length prefix, JSON, ephemeral key, enc_type |
 | 400 | `onion request max path length exceeded` | `hop_no` above 15 |
 | 400 | `Invalid ciphertext` | the layer does not decrypt (wrong key, tampered) |
@@ -25,14 +27,18 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 
+from sesh.node.guard import request_body
+from sesh.node.http import BodyIncomplete, BodyTimeout, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import ViewSource
+from sesh.node.storage.peers import sign_request
 from sesh.node.storage.rpc import StorageRpc
 from sesh.protocol.onion import (
     MAX_HOPS,
@@ -92,12 +98,15 @@ class OnionRouter:
             self._session = None
 
     async def onion_request(self, request: web.Request) -> web.Response:
-        limit = self.settings.max_request_bytes
-        if request.content_length is not None and request.content_length > limit:
+        try:
+            body = await request_body(request, self.settings.max_request_bytes)
+        except BodyTooLarge:
             return self._answer(413, "Request body too large", "too_large")
-        body = await request.content.read(limit + 1)
-        if len(body) > limit:
-            return self._answer(413, "Request body too large", "too_large")
+        except BodyIncomplete as exc:
+            log.info("onion request from %s not received whole: %s", request.remote, exc)
+            if isinstance(exc, BodyTimeout):
+                return self._answer(408, "Request body not received in time", "incomplete")
+            return self._answer(400, "Incomplete request body", "incomplete")
         return await self.process(body)
 
     async def process(self, body: bytes) -> web.Response:
@@ -160,20 +169,32 @@ class OnionRouter:
         if session is None:
             return self._answer(503, "Snode not ready: shutting down", "not_ready")
         try:
+            # Signed as node-to-node traffic: the next hop does not count it against this
+            # node's address (it carries many clients' requests).
+            headers = sign_request(
+                self.identity, node.ed25519, int(time.time() * 1000), bytes(envelope)
+            )
+            headers["Content-Type"] = "application/octet-stream"
             async with session.post(
                 node.url + "/onion_req/v2",
                 data=envelope,
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.settings.relay_timeout),
             ) as response:
-                answer = await response.content.read(MAX_RELAY_RESPONSE_BYTES + 1)
-                if len(answer) > MAX_RELAY_RESPONSE_BYTES:
-                    return self._answer(502, "Next node answer too large", "next_too_large")
+                answer = await read_body(
+                    response.content, response.content_length, MAX_RELAY_RESPONSE_BYTES
+                )
                 self.metrics.inc("sesh_onion_requests_total", result="relayed")
                 return web.Response(
                     status=response.status,
                     body=answer,
                     content_type=response.content_type or "text/plain",
                 )
+        except BodyTooLarge:
+            return self._answer(502, "Next node answer too large", "next_too_large")
+        except BodyIncomplete as exc:
+            log.info("relay to node %d (%s) cut short: %s", node.node_id, node.endpoint, exc)
+            return self._answer(502, f"Next node unreachable: {hex_key}", "next_unreachable")
         except TimeoutError:
             return self._answer(504, "Request time out", "next_timeout")
         except (aiohttp.ClientError, OSError) as exc:

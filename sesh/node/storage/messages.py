@@ -5,7 +5,9 @@ Every change gets a sequence number from one counter (`seq`): a message's seq is
 arrival order here (what `last_hash` paging follows), and the signed deletions and expiry
 changes a node applied are kept in `ops` with theirs, so a peer can ask for "everything
 after seq S" and catch up. `tombstones` remembers deleted hashes until the message would
-have expired, so a copy arriving from a peer that missed the deletion is not taken back.
+have expired, so a copy arriving from a peer that missed the deletion is not taken back;
+a tombstone belongs to the account that signed the deletion and blocks only that
+account's messages.
 An epoch (random, fixed at creation) tells peers when their cursor into this database no
 longer means anything (the database was replaced).
 
@@ -15,6 +17,7 @@ fails with `StorageFull` and changes nothing; dropping expired messages frees pa
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -22,8 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = 1
+from sesh.protocol.storage_rpc import RpcError, parse_delete
+
+# 2: tombstones belong to the account whose signed delete made them (1: any hash).
+SCHEMA_VERSION = 2
 _NO_CAP = 1 << 62
+# JSON a catch-up entry adds besides its data (keys, hash, account, numbers).
+_ENTRY_OVERHEAD = 256
 
 _INSERT = (
     "INSERT OR IGNORE INTO messages (seq, hash, pubkey, namespace, timestamp, expiry, data)"
@@ -43,7 +51,17 @@ _RETRIEVE_AFTER = (
 )
 _RETRIEVE_ALL = _RETRIEVE_COLUMNS + " ORDER BY seq LIMIT ?5"
 
-_SCHEMA = """
+_TOMBSTONES = """CREATE TABLE IF NOT EXISTS tombstones (
+    pubkey BLOB NOT NULL, hash TEXT NOT NULL, keep_until INTEGER NOT NULL,
+    PRIMARY KEY (pubkey, hash)
+) WITHOUT ROWID"""
+_TOMBSTONE = (
+    "INSERT INTO tombstones (pubkey, hash, keep_until) VALUES (?, ?, ?) "
+    "ON CONFLICT (pubkey, hash) DO UPDATE SET keep_until = MAX(keep_until, excluded.keep_until)"
+)
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, pubkey BLOB NOT NULL,
     namespace INTEGER NOT NULL, timestamp INTEGER NOT NULL, expiry INTEGER NOT NULL,
@@ -56,14 +74,15 @@ CREATE TABLE IF NOT EXISTS ops (
     params TEXT NOT NULL, applied_at INTEGER NOT NULL, keep_until INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ops_by_keep ON ops (keep_until);
-CREATE TABLE IF NOT EXISTS tombstones (
-    hash TEXT PRIMARY KEY, keep_until INTEGER NOT NULL
-) WITHOUT ROWID;
+"""
+    + _TOMBSTONES
+    + """;
 CREATE TABLE IF NOT EXISTS cursors (
     peer BLOB PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
+)
 
 
 class StorageFull(Exception):
@@ -108,6 +127,9 @@ class MessageDB:
         # Checkpoints are the only fsyncs in WAL mode: fewer, larger ones make a store
         # (one commit) about half as expensive.
         self.db.execute("PRAGMA wal_autocheckpoint=8192")
+        version = self._meta_if_any("schema_version")
+        if version == "1":
+            self._migrate_from_1()
         self.db.executescript(_SCHEMA)
         self.page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
         self.set_max_bytes(max_bytes)
@@ -129,6 +151,33 @@ class MessageDB:
         self._next_seq = top + 1
         # Whether any tombstone exists (stores skip looking for one otherwise).
         self._tombstones = self._count_tombstones()
+
+    def _meta_if_any(self, name: str) -> str | None:
+        exists = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        return self._meta(name) if exists else None
+
+    def _migrate_from_1(self) -> None:
+        """Version 1 kept tombstones by hash alone, so any account's signed delete could
+        block another account's message. Rebuild them from the deletions logged in `ops`
+        (each names its account), which is what the account really deleted."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DROP TABLE IF EXISTS tombstones")
+            db.execute(_TOMBSTONES)
+            for params, keep_until in db.execute(
+                "SELECT params, keep_until FROM ops WHERE method = 'delete'"
+            ).fetchall():
+                for pubkey, hash_ in _deleted_by(params):
+                    db.execute(_TOMBSTONE, (pubkey, hash_, keep_until))
+            self._set_meta("schema_version", str(SCHEMA_VERSION))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def _count_tombstones(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0]
@@ -209,13 +258,14 @@ class MessageDB:
         self, message: Message, outbox: bool, respect_tombstone: bool
     ) -> tuple[bool, int] | None:
         db = self.db
+        key = (message.pubkey, message.hash)
         if (
             self._tombstones
-            and db.execute("SELECT 1 FROM tombstones WHERE hash = ?", (message.hash,)).fetchone()
+            and db.execute("SELECT 1 FROM tombstones WHERE pubkey = ? AND hash = ?", key).fetchone()
         ):
             if respect_tombstone:
                 return None
-            db.execute("DELETE FROM tombstones WHERE hash = ?", (message.hash,))
+            db.execute("DELETE FROM tombstones WHERE pubkey = ? AND hash = ?", key)
         if outbox:
             db.execute(
                 "DELETE FROM messages WHERE pubkey = ? AND namespace = ? AND hash != ?",
@@ -277,8 +327,9 @@ class MessageDB:
         return found, False
 
     def delete(self, pubkey: bytes, hashes: Iterable[str], keep_until: int) -> list[str]:
-        """Delete the account's messages among `hashes`; tombstone every requested hash
-        until `keep_until`. Returns the hashes actually deleted, sorted."""
+        """Delete the account's messages among `hashes`; tombstone every requested hash for
+        this account (only its own messages can be blocked by them) until `keep_until`.
+        Returns the hashes actually deleted, sorted."""
         db = self.db
         wanted = sorted(set(hashes))
 
@@ -290,12 +341,7 @@ class MessageDB:
                 )
                 if cursor.rowcount:
                     deleted.append(hash_)
-                db.execute(
-                    "INSERT INTO tombstones (hash, keep_until) VALUES (?, ?) "
-                    "ON CONFLICT (hash) DO UPDATE SET"
-                    " keep_until = MAX(keep_until, excluded.keep_until)",
-                    (hash_, keep_until),
-                )
+                db.execute(_TOMBSTONE, (pubkey, hash_, keep_until))
             self._tombstones += len(wanted)
             return deleted
 
@@ -378,9 +424,9 @@ class MessageDB:
     def changes_since(
         self, since: int, now: int, max_bytes: int, max_items: int = 1000
     ) -> tuple[list[Message | Op], int, bool]:
-        """Unexpired messages and ops with seq > `since`, in seq order, up to about
-        `max_bytes` of message data (at least one entry): (entries, last seq included,
-        whether more remain)."""
+        """Unexpired messages and ops with seq > `since`, in seq order, up to `max_bytes` as
+        peers send them (base64 data, JSON fields; always at least one entry): (entries,
+        last seq included, whether more remain)."""
         messages = self.db.execute(
             "SELECT seq, hash, pubkey, namespace, timestamp, expiry, data FROM messages"
             " WHERE seq > ? AND expiry > ? ORDER BY seq LIMIT ?",
@@ -399,12 +445,20 @@ class MessageDB:
         entries: list[Message | Op] = []
         size = 0
         for entry in merged:
+            if isinstance(entry, Message):
+                size += (len(entry.data) + 2) // 3 * 4 + _ENTRY_OVERHEAD
+            else:
+                size += len(entry.params) * 2 + _ENTRY_OVERHEAD
             if len(entries) >= max_items or (entries and size > max_bytes):
                 return entries, entries[-1].seq, True
-            size += len(entry.data) if isinstance(entry, Message) else len(entry.params)
             entries.append(entry)
         last = entries[-1].seq if entries else since
         return entries, last, False
+
+    def head(self) -> int:
+        """The seq of the latest change here (0 in a new database): where a peer's cursor
+        into this database ends once it has caught up."""
+        return self._next_seq - 1
 
     def owners(self) -> list[bytes]:
         """Every account with messages here."""
@@ -438,3 +492,12 @@ class MessageDB:
             "ON CONFLICT (peer) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
             (peer, epoch, seq),
         )
+
+
+def _deleted_by(params: str) -> list[tuple[bytes, str]]:
+    """(account, hash) of each message a logged delete names; none if unreadable."""
+    try:
+        request = parse_delete(json.loads(params))
+    except (RpcError, ValueError, TypeError, AttributeError):
+        return []
+    return [(request.account, h) for h in request.hashes]

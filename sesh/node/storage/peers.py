@@ -28,7 +28,10 @@ import aiohttp
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
+from sesh.protocol import wire_json
+from sesh.protocol.hexes import from_hex
 from sesh.protocol.nodes import NodeInfo
 
 PEER_PATH = "/peer/v1"
@@ -107,7 +110,7 @@ def verify_request(
     """The sender's Ed25519 key if the request is signed for `receiver`, fresh and not a
     replay; PeerAuthError (401) otherwise."""
     try:
-        sender = bytes.fromhex(headers.get(HEADER_NODE, ""))
+        sender = from_hex(headers.get(HEADER_NODE, ""))
         timestamp = int(headers.get(HEADER_TIMESTAMP, ""))
         signature = base64.b64decode(headers.get(HEADER_SIGNATURE, ""), validate=True)
     except (ValueError, binascii.Error):
@@ -167,11 +170,14 @@ class PeerClient:
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
             ) as response:
-                raw = await response.content.read(MAX_PEER_RESPONSE_BYTES + 1)
-                if len(raw) > MAX_PEER_RESPONSE_BYTES:
-                    raise PeerUnreachable(f"node {node.node_id}: answer too large")
                 try:
-                    return response.status, json.loads(raw)
+                    raw = await read_body(
+                        response.content, response.content_length, MAX_PEER_RESPONSE_BYTES
+                    )
+                except (BodyTooLarge, BodyIncomplete) as exc:
+                    raise PeerUnreachable(f"node {node.node_id}: answer {exc}") from None
+                try:
+                    return response.status, wire_json.loads(raw)
                 except ValueError:
                     return response.status, raw.decode("utf-8", "replace")
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sesh.node.guard import request_body
+from sesh.node.http import MAX_REQUEST_BYTES, BodyIncomplete, BodyTimeout, BodyTooLarge
 from sesh.node.network import NetworkView
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import (
@@ -32,7 +34,9 @@ from sesh.protocol.storage_rpc import RpcError, now_ms, parse_rpc_body
 
 log = logging.getLogger("sesh.node.storage.replication")
 
-SYNC_PAGE_BYTES = 2 << 20
+# A catch-up page: about this much JSON (base64 data and all), far below what a peer
+# reads in one answer (MAX_PEER_RESPONSE_BYTES).
+SYNC_PAGE_BYTES = 1 << 20
 HANDOFF_BATCH = 200
 HANDOFF_BATCH_BYTES = 512 << 10
 
@@ -41,6 +45,8 @@ HANDOFF_BATCH_BYTES = 512 << 10
 class StorageSettings:
     expiry_interval: float = 10.0
     sync_interval: float = 30.0
+    # First wait after an incomplete round (then doubled each time, up to sync_interval).
+    retry_interval: float = 1.0
     # How often the view is checked for swarm changes.
     watch_interval: float = 0.5
 
@@ -59,6 +65,8 @@ class StorageService:
         self.settings = settings or StorageSettings()
         self.guard = ReplayGuard()
         self.caught_up = asyncio.Event()
+        # One catch-up at a time: two would fetch the same pages.
+        self._catching_up = asyncio.Lock()
 
     @property
     def db(self) -> MessageDB:
@@ -69,13 +77,17 @@ class StorageService:
         app.router.add_post(PEER_PATH, self.peer)
 
     async def storage_rpc(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await _read_request(request)
+        if isinstance(body, web.Response):
+            return body
         return (await self.rpc.handle_body(body)).http()
 
     # ----- node-to-node
 
     async def peer(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        body = await _read_request(request)
+        if isinstance(body, web.Response):
+            return body
         rpc = self.rpc
         now = now_ms(rpc.clock)
         try:
@@ -180,74 +192,115 @@ class StorageService:
     async def _maintenance_loop(self, stop: asyncio.Event) -> None:
         """After each swarm change, and every `sync_interval`: hand messages that are no
         longer ours to their swarm, and catch up from our peers."""
-        layout = None
+        tried = None  # the layout of the last round
         next_round = 0.0
+        failed_rounds = 0
         while not stop.is_set():
             try:
                 view = await self.rpc.views.current()
                 registered = view.own_ed25519 in view.known
                 if view.ready and registered:
-                    moved = view.layout() != layout
+                    moved = view.layout() != tried
                     if moved or time.monotonic() >= next_round:
+                        tried = view.layout()
                         complete = await self.hand_off(view)
                         complete = await self.catch_up(view) and complete
+                        failed_rounds = 0 if complete else failed_rounds + 1
                         if complete:
-                            layout = view.layout()
                             self.caught_up.set()
-                        next_round = time.monotonic() + self.settings.sync_interval
+                        next_round = time.monotonic() + self.retry_delay(failed_rounds)
             except Exception:  # noqa: BLE001 - logged; the next round tries again
                 log.exception("storage maintenance round failed")
+                failed_rounds += 1
+                next_round = time.monotonic() + self.retry_delay(failed_rounds)
             await _wait(stop, self.settings.watch_interval)
+
+    def retry_delay(self, failed_rounds: int) -> float:
+        """Seconds to the next round: `sync_interval` after a complete one; after failures,
+        `retry_interval` doubling with each one, up to `sync_interval` (never a hot loop
+        against a peer that cannot answer)."""
+        settings = self.settings
+        if failed_rounds == 0:
+            return settings.sync_interval
+        return min(
+            settings.sync_interval, settings.retry_interval * 2 ** min(failed_rounds - 1, 20)
+        )
 
     async def catch_up(self, view: NetworkView) -> bool:
         """Pull from each swarm peer what it holds that we have not seen; True if every
         peer answered."""
         if view.own is None:
             return True
-        results = await asyncio.gather(*(self._pull(view, peer) for peer in view.peers()))
+        async with self._catching_up:
+            results = await asyncio.gather(*(self._pull(view, peer) for peer in view.peers()))
         return all(results)
 
     async def _pull(self, view: NetworkView, peer: NodeInfo) -> bool:
+        """Take the peer's changes page by page. The cursor moves with every entry applied,
+        so a page cut short (our database full, the peer gone) is not fetched again from
+        its start; True if we reached the peer's head."""
         db, rpc = self.db, self.rpc
         epoch, since = db.cursor(peer.ed25519)
         pulled = 0
-        while True:
-            try:
-                status, page = await self.peers.call(
-                    peer, "sync", {"since": since, "epoch": epoch}, timeout=30.0
-                )
-            except PeerUnreachable as exc:
-                log.info("catch-up from node %d failed: %s", peer.node_id, exc)
-                return False
-            if (
-                status != 200
-                or not isinstance(page, dict)
-                or not isinstance(page.get("entries"), list)
-            ):
-                log.info("catch-up from node %d refused: %s %s", peer.node_id, status, page)
-                return False
-            now = now_ms(rpc.clock)
-            for entry in page["entries"]:
-                if not isinstance(entry, dict):
-                    continue
-                if isinstance(entry.get("message"), dict):
-                    accepted = rpc.accept_message(view, entry["message"], now)
-                    if accepted is not None and accepted[1]:
-                        pulled += 1
-                elif isinstance(entry.get("op"), dict):
-                    op = entry["op"]
-                    applied_at = op.get("applied_at")
-                    if isinstance(applied_at, int) and isinstance(op.get("params"), str):
-                        rpc.replay_op(view, str(op.get("method")), op["params"], applied_at)
-            epoch, since = str(page.get("epoch")), page.get("last")
-            if not isinstance(since, int):
-                return False
-            db.set_cursor(peer.ed25519, epoch, since)
-            if not page.get("more"):
-                break
-        if pulled:
-            log.info("caught up %d messages from node %d", pulled, peer.node_id)
-        return True
+        try:
+            while True:
+                try:
+                    status, page = await self.peers.call(
+                        peer, "sync", {"since": since, "epoch": epoch}, timeout=30.0
+                    )
+                except PeerUnreachable as exc:
+                    log.info("catch-up from node %d failed: %s", peer.node_id, exc)
+                    return False
+                if (
+                    status != 200
+                    or not isinstance(page, dict)
+                    or not isinstance(page.get("entries"), list)
+                    or not isinstance(page.get("last"), int)
+                ):
+                    log.info(
+                        "catch-up from node %d refused: %s %s",
+                        peer.node_id,
+                        status,
+                        str(page)[:200],
+                    )
+                    return False
+                if page.get("epoch") != epoch:
+                    # The peer's database is not the one our cursor pointed into.
+                    epoch, since = str(page.get("epoch")), 0
+                now = now_ms(rpc.clock)
+                for entry in page["entries"]:
+                    if not isinstance(entry, dict) or not isinstance(entry.get("seq"), int):
+                        continue
+                    try:
+                        pulled += self._apply_entry(view, entry, now)
+                    except StorageFull:
+                        log.warning(
+                            "catch-up from node %d paused: this node's storage is full",
+                            peer.node_id,
+                        )
+                        return False
+                    since = max(since, entry["seq"])
+                    db.set_cursor(peer.ed25519, epoch, since)
+                since = max(since, page["last"])
+                db.set_cursor(peer.ed25519, epoch, since)
+                if not page.get("more"):
+                    return True
+        finally:
+            if pulled:
+                log.info("caught up %d messages from node %d", pulled, peer.node_id)
+
+    def _apply_entry(self, view: NetworkView, entry: dict[str, Any], now: int) -> int:
+        """Apply one catch-up entry; 1 if it brought a message new here."""
+        rpc = self.rpc
+        if isinstance(entry.get("message"), dict):
+            accepted = rpc.accept_message(view, entry["message"], now)
+            return 1 if accepted is not None and accepted[1] else 0
+        op = entry.get("op")
+        if isinstance(op, dict):
+            applied_at = op.get("applied_at")
+            if isinstance(applied_at, int) and isinstance(op.get("params"), str):
+                rpc.replay_op(view, str(op.get("method")), op["params"], applied_at)
+        return 0
 
     async def hand_off(self, view: NetworkView) -> bool:
         """Give the messages of accounts that are not (or no longer) ours to the swarm now
@@ -308,6 +361,20 @@ def _batches(messages: list[Message]) -> Iterator[list[Message]]:
         size += len(message.data)
     if batch:
         yield batch
+
+
+async def _read_request(request: web.Request) -> bytes | web.Response:
+    """The request's whole body, or the answer refusing it (413, or 400 when the client
+    went away before sending it all — logged, not raised)."""
+    try:
+        return await request_body(request, MAX_REQUEST_BYTES)
+    except BodyTooLarge:
+        return web.Response(status=413, text="Request body too large")
+    except BodyIncomplete as exc:
+        log.info("%s from %s not received whole: %s", request.path, request.remote, exc)
+        if isinstance(exc, BodyTimeout):
+            return web.Response(status=408, text="Request body not received in time")
+        return web.Response(status=400, text="Incomplete request body")
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import json
 import logging
 import re
 import time
@@ -28,6 +27,7 @@ from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, ViewSource
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import PeerClient, PeerUnreachable
+from sesh.protocol import wire_json
 from sesh.protocol.nodes import NodeInfo
 from sesh.protocol.storage_rpc import (
     MAX_MESSAGE_BYTES,
@@ -460,7 +460,7 @@ class StorageRpc:
     def replay_op(self, view: NetworkView, method: str, params_text: str, applied_at: int) -> bool:
         """Apply a deletion or expiry change a peer applied (its signature checked again)."""
         try:
-            params = json.loads(params_text)
+            params = wire_json.loads(params_text)
             if not isinstance(params, dict) or self.db.has_op(op_id(method, params)):
                 return False
             if method == "delete":

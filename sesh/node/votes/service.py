@@ -23,6 +23,8 @@ from aiohttp import web
 from sesh.node.chain.rpc import NoProviderError, ProviderError
 from sesh.node.chain.tracker import ChainTracker
 from sesh.node.config import VotesConfig
+from sesh.node.guard import request_body
+from sesh.node.http import BodyIncomplete, BodyTooLarge
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import ViewSource
@@ -45,6 +47,8 @@ from sesh.node.votes.rules import (
     takes_the_lead,
     test_sample,
 )
+from sesh.protocol import wire_json
+from sesh.protocol.wire_json import JsonTooDeep
 
 log = logging.getLogger("sesh.node.votes.service")
 
@@ -276,7 +280,13 @@ class VotesService:
     async def sign(self, request: web.Request) -> web.Response:
         """`POST /bls/sign`: this node's signature, if its own view supports the action."""
         try:
-            req = parse_sign_request(await request.json())
+            req = parse_sign_request(wire_json.loads(await request_body(request, 1 << 16)))
+        except JsonTooDeep:
+            return _error(400, "bad request: JSON nested too deeply")
+        except BodyTooLarge:
+            return _error(413, "bad request: body too large")
+        except BodyIncomplete:
+            return _error(400, "bad request: body not received whole")
         except (ValueError, VoteRequestError) as exc:
             return _error(400, f"bad request: {exc}")
         if self.identity.bls_secret is None:

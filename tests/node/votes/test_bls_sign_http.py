@@ -327,6 +327,9 @@ def test_sign__before_the_registry_is_synced__is_unavailable(tmp_path, anvil):
     [
         (b"{not json", None, "bad request: "),
         (b"", None, "bad request: "),
+        pytest.param(b"[" * 30_000, None, "nested too deeply", id="nested-arrays"),
+        pytest.param(b'{"a":' * 12_000, None, "nested too deeply", id="nested-objects"),
+        (b"\xff\xfe{}", None, "bad request: "),
         (None, [REMOVE, FAILING], "bad request: the body must be a JSON object"),
         (None, {"action": REMOVE, "node_id": FAILING}, "bad request: timestamp must be"),
         (None, {"node_id": FAILING, "timestamp": 1}, "bad request: action must be one of"),
