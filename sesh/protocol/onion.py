@@ -326,6 +326,8 @@ class BuiltOnion:
     body: bytes
     reply_key: bytes
     enc_type: str
+    # To a server: the last node's layer key, which encrypts that node's own refusals.
+    relay_key: bytes | None = None
 
 
 KeyPair = tuple[bytes, bytes]  # (public, secret)
@@ -397,9 +399,11 @@ def build_onion_to_server(
         "ephemeral_key": public.hex(),
         "enc_type": enc_type,
     }
+    relay_key = None
     for hop in reversed(path):
         public, secret = keypair()
         key = layer_key(enc_type, shared_secret(secret, hop.x25519), public, hop.x25519)
+        relay_key = relay_key or key
         ciphertext = seal(enc_type, key, pack(ciphertext, routing))
         routing = {
             "destination": hop.ed25519.hex(),
@@ -407,7 +411,7 @@ def build_onion_to_server(
             "enc_type": enc_type,
         }
     body = pack(ciphertext, {"ephemeral_key": public.hex(), "enc_type": enc_type})
-    return BuiltOnion(body, reply_key, enc_type)
+    return BuiltOnion(body, reply_key, enc_type, relay_key)
 
 
 def open_reply(built: BuiltOnion, ciphertext: bytes) -> bytes:

@@ -21,6 +21,7 @@ from sesh.devnet.chain import free_port
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, StaticViews, static_view
+from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
 from sesh.node.onion.router import OnionRouter, OnionSettings
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.peers import PeerClient
@@ -83,6 +84,9 @@ class LocalNet:
     nodes: list[LocalNode] = field(default_factory=list)
     # More routes for each node's app (e.g. the registry API's /info for peer tests).
     extra_routes: Callable[[LocalNode, web.Application], None] | None = None
+    # Relay layers naming a server (None: refuse them, as a node without the relay does).
+    server_relay: ServerRelaySettings | None = None
+    max_request_bytes: int = 1 << 20
 
     async def start(self) -> LocalNet:
         infos = []
@@ -106,8 +110,16 @@ class LocalNet:
             peers = PeerClient(identity, timeout=5.0, clock=self.clock)
             rpc = StorageRpc(db, identity, views, peers, metrics, self.clock)
             service = StorageService(rpc, peers, self.settings)
+            relay = None if self.server_relay is None else ServerRelay(metrics, self.server_relay)
             router = OnionRouter(
-                identity, views, rpc, metrics, OnionSettings(relay_timeout=self.relay_timeout)
+                identity,
+                views,
+                rpc,
+                metrics,
+                OnionSettings(
+                    max_request_bytes=self.max_request_bytes, relay_timeout=self.relay_timeout
+                ),
+                relay,
             )
             node = LocalNode(identity, info, views, rpc, service, router)
             self.nodes.append(node)
@@ -115,7 +127,7 @@ class LocalNet:
         return self
 
     async def serve(self, node: LocalNode) -> None:
-        app = web.Application(client_max_size=(1 << 20) + 1)
+        app = web.Application(client_max_size=max(1 << 20, self.max_request_bytes) + 1)
         node.service.setup_routes(app)
         node.router.setup_routes(app)
         if self.extra_routes is not None:
@@ -128,6 +140,8 @@ class LocalNet:
             asyncio.create_task(node.service.run(node.stop)),
             asyncio.create_task(node.router.run(node.stop)),
         ]
+        if node.router.server_relay is not None:
+            node.tasks.append(asyncio.create_task(node.router.server_relay.run(node.stop)))
         await asyncio.sleep(0)
 
     async def halt(self, node: LocalNode) -> None:
