@@ -55,6 +55,20 @@ class ServerRelaySettings:
     max_response_bytes: int = 16 << 20
 
 
+async def read_up_to(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The stream to its end or to `limit` bytes, whichever comes first (one `read(n)`
+    returns only what has arrived so far)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = await stream.read(limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 class ForbiddenAddress(OSError):
     """A server address this node does not relay to."""
 
@@ -145,7 +159,7 @@ class ServerRelay:
                 limit = self.settings.max_response_bytes
                 if response.content_length is not None and response.content_length > limit:
                     return self._plain(502, "Server answer too large", "server_too_large")
-                body = await response.content.read(limit + 1)
+                body = await read_up_to(response.content, limit + 1)
                 if len(body) > limit:
                     return self._plain(502, "Server answer too large", "server_too_large")
                 self._count("relayed_server")

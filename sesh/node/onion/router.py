@@ -36,7 +36,7 @@ from aiohttp import web
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import ViewSource
-from sesh.node.onion.relay import ServerRelay
+from sesh.node.onion.relay import ServerRelay, read_up_to
 from sesh.node.storage.rpc import StorageRpc
 from sesh.protocol.onion import (
     MAX_HOPS,
@@ -101,7 +101,7 @@ class OnionRouter:
         limit = self.settings.max_request_bytes
         if request.content_length is not None and request.content_length > limit:
             return self._answer(413, "Request body too large", "too_large")
-        body = await request.content.read(limit + 1)
+        body = await read_up_to(request.content, limit + 1)
         if len(body) > limit:
             return self._answer(413, "Request body too large", "too_large")
         return await self.process(body)
@@ -173,7 +173,7 @@ class OnionRouter:
                 data=envelope,
                 timeout=aiohttp.ClientTimeout(total=self.settings.relay_timeout),
             ) as response:
-                answer = await response.content.read(MAX_RELAY_RESPONSE_BYTES + 1)
+                answer = await read_up_to(response.content, MAX_RELAY_RESPONSE_BYTES + 1)
                 if len(answer) > MAX_RELAY_RESPONSE_BYTES:
                     return self._answer(502, "Next node answer too large", "next_too_large")
                 self.metrics.inc("sesh_onion_requests_total", result="relayed")
