@@ -24,7 +24,7 @@ DEVNET_CHAIN_ID = 412346
 HARDFORK = "prague"
 # The accounts every Ape test and devnet uses (anvil's default mnemonic).
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NPM_ANVIL = REPO_ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 
 
