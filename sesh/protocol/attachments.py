@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import math
 import os
 from dataclasses import dataclass
@@ -123,3 +124,32 @@ class AttachmentPointer:
                 "an attachment pointer has a 64-byte key, a 32-byte digest, a file URL"
             )
         return pointer
+
+
+# ----- messages carrying attachments
+
+MESSAGE_VERSION_KEY = "sesh_message"
+
+
+def encode_message(text: str, attachments: list[AttachmentPointer]) -> bytes:
+    """A message with attachments: `{"sesh_message": 1, "text", "attachments": [...]}`
+    (a message without any stays plain UTF-8 text, as `sesh msg` always sent it)."""
+    if not attachments:
+        return text.encode()
+    body = {MESSAGE_VERSION_KEY: 1, "text": text, "attachments": [a.json() for a in attachments]}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_message(plaintext: bytes) -> tuple[str, list[AttachmentPointer]]:
+    """(text, attachments) of an opened message; plain text has none."""
+    text = plaintext.decode("utf-8", "replace")
+    if not text.startswith("{"):
+        return text, []
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return text, []
+    if not isinstance(body, dict) or body.get(MESSAGE_VERSION_KEY) != 1:
+        return text, []
+    pointers = [AttachmentPointer.from_json(a) for a in body.get("attachments", [])]
+    return str(body.get("text", "")), pointers

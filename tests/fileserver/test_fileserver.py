@@ -210,3 +210,14 @@ def test_attachments__encrypted_uploaded_and_fetched_through_three_hops_byte_for
                 await download_attachment(client, address(server), elsewhere)
 
     asyncio.run(scenario())
+
+
+def test_attachments__a_message_carries_its_pointers_and_plain_text_stays_plain():
+    from sesh.protocol.attachments import decode_message, encode_message
+
+    pointer = AttachmentPointer("http://h/file/" + "A" * 44, bytes(64), bytes(32), 5, "audio/wav")
+    assert decode_message(encode_message("listen", [pointer])) == ("listen", [pointer])
+    assert encode_message("hi", []) == b"hi"
+    assert decode_message(b'{"just": "json"}') == ('{"just": "json"}', [])
+    with pytest.raises(AttachmentError):
+        decode_message(b'{"sesh_message": 1, "attachments": [{"url": 1}]}')
