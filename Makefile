@@ -70,6 +70,7 @@ bench: setup
 	python bench/staking_stateful.py
 	python bench/bridge.py
 	python bench/onion.py
+	python bench/fileserver.py
 
 lint: setup
 	ruff check .
