@@ -176,3 +176,24 @@ def test_relay__addresses_and_hosts_are_classified():
         assert host_valid(host), host
     for host in ("", "a/b", "a@b", "a b", "-a.b", "a..b", "x" * 64 + ".org", "a:80"):
         assert not host_valid(host), host
+
+
+def test_relay__a_request_of_megabytes_arriving_in_pieces_is_read_whole_and_a_larger_one_refused(
+    tmp_path,
+):
+    roomy = ServerRelaySettings(timeout=10.0, allow_private=True, max_response_bytes=4 << 20)
+
+    async def scenario():
+        async with (
+            EchoServer() as echo,
+            LocalNet(tmp_path, 3, server_relay=roomy, max_request_bytes=3 << 20) as net,
+            client_for(net) as client,
+        ):
+            body = bytes(range(256)) * (8 << 10)  # 2 MiB: many reads on every hop
+            answer = await server_request(client, echo.server(), upload(body))
+            assert answer.response.code == 200 and answer.response.body == body
+            with pytest.raises(PathError) as refused:
+                await server_request(client, echo.server(), upload(b"x" * (3 << 20)))
+            assert (refused.value.status, refused.value.text) == (413, "Request body too large")
+
+    asyncio.run(scenario())
