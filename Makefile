@@ -75,6 +75,7 @@ bench: setup
 	python bench/staking_stateful.py
 	python bench/bridge.py
 	python bench/onion.py
+	python bench/fileserver.py
 
 # Minutes: bridges under load, killed and restarted, a swarm change; bench/results/soak.json.
 soak: setup

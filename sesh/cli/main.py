@@ -24,6 +24,7 @@ def _register_commands() -> None:
     # Importing node_ops attaches the operator's commands to the `node` group.
     import sesh.cli.node_ops  # noqa: F401
     from sesh.cli.dev import dev
+    from sesh.cli.fileserver import fileserver
     from sesh.cli.keys import keys
     from sesh.cli.msg import msg
     from sesh.cli.names import names
@@ -31,7 +32,7 @@ def _register_commands() -> None:
     from sesh.cli.pro import pro
     from sesh.cli.rewards import rewards
 
-    for group in (keys, node, rewards, names, pro, msg, dev):
+    for group in (keys, node, rewards, names, pro, msg, fileserver, dev):
         main.add_command(group)
 
 

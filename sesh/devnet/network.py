@@ -126,6 +126,11 @@ expiry_interval = 2.0
 sync_interval = 5.0
 peer_timeout = 5.0
 
+[onion]
+# The devnet's file server is on loopback; attachments up to 10 MB pass (Session's limit).
+allow_private_servers = true
+max_request_bytes = 12582912
+
 [votes]
 {votes}
 

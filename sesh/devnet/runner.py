@@ -144,9 +144,12 @@ class Devnet:
 
     network: Any
     story: Any
+    file_server: Any = None
 
     def stop(self) -> None:
         self.network.stop()
+        if self.file_server is not None:
+            self.file_server.stop()
 
 
 def start_nodes_and_story(
@@ -166,6 +169,7 @@ def start_nodes_and_story(
     from ape.logging import LogLevel, logger
 
     from sesh.contracts import Suite
+    from sesh.devnet.fileserver import FileServerProcess
     from sesh.devnet.network import DevnetNetwork, plan_nodes
     from sesh.devnet.story import DevnetStory, progress
 
@@ -179,6 +183,7 @@ def start_nodes_and_story(
     nodes = plan_nodes(count, suite.staking.requirement(), ports, submitters)
     network = DevnetNetwork(root, url, manifest_path.resolve(), nodes)
     delegated = sum(1 for n in nodes if n.delegated)
+    file_server = None
     console.rule(f"[bold]{count} service nodes")
     try:
         network.fund(suite, roles, roles[0])
@@ -196,11 +201,15 @@ def start_nodes_and_story(
         console.print(f"All {count} bridges agree on {len(swarms)} swarm(s):")
         for swarm_id, members in sorted(swarms.items()):
             console.print(f"  swarm {swarm_id:016x}: nodes {members}")
-        story = DevnetStory(console, suite, roles, network, rpc, root / "users")
+        file_server = FileServerProcess(root / "fileserver").start()
+        console.print(f"File server at {file_server.url}, X25519 key {file_server.x25519_hex}")
+        story = DevnetStory(console, suite, roles, network, rpc, root / "users", file_server)
         if run_story:
             story.run()
             console.print(story.summary())
-        return Devnet(network, story)
+        return Devnet(network, story, file_server)
     except BaseException:
         network.stop()
+        if file_server is not None:
+            file_server.stop()
         raise

@@ -3,6 +3,8 @@
 1. two users create Session IDs; alice registers the SNS name `alice` pointing at hers;
    bob buys Session Pro with SESH (and the bridges see it);
 2. bob resolves `alice` and sends her a message through a 3-hop onion path; she fetches it;
+   bob sends her a voice note (a synthesized WAV), encrypted and uploaded to the file server
+   through a 3-hop path, the message carrying its key; she downloads and checks it;
 3. a node of her swarm is killed; the others notice, vote, and remove it on chain with an
    aggregate BLS signature; the swarms heal and her message is still there;
 4. a day passes on the chain; the rewards are distributed and an operator and a delegator
@@ -76,6 +78,9 @@ def progress(console: Console) -> Progress:
 class StoryResult:
     """What the story did, for the summary and the tests."""
 
+    voice_note: str = ""  # the file server URL of bob's voice note
+    voice_note_bytes: int = 0
+
     alice: AccountKeys | None = None
     bob: AccountKeys | None = None
     message_hash: str = ""
@@ -101,7 +106,9 @@ class DevnetStory:
         network: DevnetNetwork,
         rpc: Callable[[str, list], Any],
         users_dir: Path,
+        file_server: Any = None,
     ):
+        self.file_server = file_server
         self.console = console
         self.suite = suite
         self.accounts = accounts
@@ -153,6 +160,7 @@ class DevnetStory:
             ("users", self.users),
             ("name and pro", self.name_and_pro),
             ("message", self.message),
+            ("voice note", self.voice_note),
             ("vote", self.kill_and_vote),
             ("rewards", self.rewards),
         ):
@@ -240,6 +248,61 @@ class DevnetStory:
                 data = base64.b64decode(message["data"])
                 return crypto_box_seal_open(data, alice.x25519_pubkey, alice.x25519_secret).decode()
         raise StoryError("alice's message is not in her swarm")
+
+    def voice_note(self) -> None:
+        """bob → alice: an attachment through the file server, byte for byte."""
+        from sesh.client.files import download_attachment, upload_attachment
+        from sesh.client.servers import parse_server
+        from sesh.protocol.attachments import decode_message, encode_message
+
+        alice, bob = self.result.alice, self.result.bob
+        assert alice is not None and bob is not None
+        if self.file_server is None:
+            self.say("  (no file server: the voice note is skipped)")
+            return
+        self.step("bob sends alice a voice note through the file server")
+        server = parse_server(self.file_server.url, self.file_server.x25519_hex)
+        audio = synthesize_voice_note()
+        (self.users_dir / "bob-voice-note.wav").write_bytes(audio)
+        pointer, path = self.onion(
+            lambda c: upload_attachment(c, server, audio, "voice-note.wav", "audio/wav")
+        )
+        hops = " → ".join(str(n.node_id) for n in path)
+        self.say(
+            f"  {len(audio):,} bytes of WAV, encrypted (AES-CBC + HMAC, key in the message); "
+            f"path: bob → {hops} → file server; stored as {pointer.file_id[:12]}…"
+        )
+        sealed = crypto_box_seal(
+            encode_message("a voice note for you", [pointer]), bytes.fromhex(alice.session_id)[1:]
+        )
+        answer, _ = self.onion(lambda c: c.store(alice.session_id, sealed, MESSAGE_TTL_MS))
+        if answer.status != 200:
+            raise StoryError(f"the voice note's message was refused: {answer.status}")
+        note_hash = answer.body["hash"]
+
+        async def fetch(client: OnionClient) -> bytes:
+            got = await client.retrieve(alice)
+            for message in got.body.get("messages", []):
+                if message["hash"] == note_hash:
+                    opened = crypto_box_seal_open(
+                        base64.b64decode(message["data"]), alice.x25519_pubkey, alice.x25519_secret
+                    )
+                    _text, pointers = decode_message(opened)
+                    return await download_attachment(client, server, pointers[0])
+            raise StoryError("the voice note's message is not in alice's swarm")
+
+        received, path = self.onion(fetch)
+        if received != audio:
+            raise StoryError("alice's voice note differs from bob's")
+        saved = self.users_dir / "alice-voice-note.wav"
+        saved.write_bytes(received)
+        hops = " → ".join(str(n.node_id) for n in path)
+        self.say(
+            f"  alice downloads it (alice → {hops} → file server, and back), decrypts it: "
+            f"identical, byte for byte ({saved})"
+        )
+        self.result.voice_note = pointer.url
+        self.result.voice_note_bytes = len(audio)
 
     def alice_swarm(self) -> list[int]:
         alice = self.result.alice
@@ -389,6 +452,10 @@ class DevnetStory:
         for swarm_id, members in sorted(self.result.swarms_after.items()):
             table.add_row(f"swarm {swarm_id:016x}", f"nodes {members}")
         table.add_row("removal", f"node {self.result.killed} in {self.result.removal_tx}")
+        if self.result.voice_note:
+            table.add_row(
+                "voice note", f"{self.result.voice_note_bytes:,} bytes at {self.result.voice_note}"
+            )
         table.add_row("name `alice`", f"resolves to {self.suite.names.resolve('alice').hex()}")
         table.add_row(
             "rewards distributed", f"{format_sesh(to_units(self.result.distributed))} (one day)"
@@ -409,3 +476,25 @@ class DevnetStory:
         where = "killed" if node.node_id == self.result.killed else node.endpoint
         operator = short(self.accounts[node.operator].address)
         return f"{status}, {kind}, operator {operator}, {where}"
+
+
+def synthesize_voice_note(seconds: float = 1.5, rate: int = 16_000) -> bytes:
+    """A short mono 16-bit WAV: a rising three-tone chime."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = bytearray()
+    total = int(seconds * rate)
+    for i in range(total):
+        tone = (440.0, 554.37, 659.25)[min(2, 3 * i // total)]
+        fade = min(1.0, i / 800, (total - i) / 800)
+        frames += struct.pack("<h", int(12_000 * fade * math.sin(2 * math.pi * tone * i / rate)))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(frames))
+    return out.getvalue()

@@ -30,6 +30,7 @@ from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
+from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
 from sesh.node.onion.router import OnionRouter, OnionSettings
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.peers import PeerClient
@@ -205,6 +206,17 @@ def build_components(bridge: Bridge) -> list[Any]:
             retry_interval=config.storage.retry_interval,
         ),
     )
+    server_relay = None
+    if config.onion.server_relay:
+        server_relay = ServerRelay(
+            bridge.metrics,
+            ServerRelaySettings(
+                timeout=config.onion.server_timeout,
+                allow_private=config.onion.allow_private_servers,
+                max_response_bytes=config.onion.max_server_response_bytes,
+            ),
+        )
+        components.append(server_relay)
     router = OnionRouter(
         identity,
         views,
@@ -214,6 +226,7 @@ def build_components(bridge: Bridge) -> list[Any]:
             max_request_bytes=config.onion.max_request_bytes,
             relay_timeout=config.onion.relay_timeout,
         ),
+        server_relay,
     )
     components += [storage, router]
     if config.votes.enabled:

@@ -38,6 +38,10 @@
     [onion]
     max_request_bytes = 1048576              # larger onion requests are refused (413)
     relay_timeout = 20.0                     # seconds to wait for the next hop
+    server_relay = true                      # relay to servers (file server) for clients
+    server_timeout = 25.0                    # seconds to wait for such a server
+    allow_private_servers = false            # also relay to loopback/private addresses (devnet)
+    max_server_response_bytes = 16777216     # larger server answers are cut off (502)
 
     [http]                                   # what any client may ask of this node
     header_timeout = 10.0                    # seconds to send a request's headers
@@ -143,6 +147,10 @@ class StorageConfig:
 class OnionConfig:
     max_request_bytes: int = 1 << 20
     relay_timeout: float = 20.0
+    server_relay: bool = True
+    server_timeout: float = 25.0
+    allow_private_servers: bool = False
+    max_server_response_bytes: int = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -320,6 +328,16 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
             onion_data.get("max_request_bytes", 1 << 20), "onion.max_request_bytes", minimum=1024
         ),
         relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
+        server_relay=_flag(onion_data.get("server_relay", True), "onion.server_relay"),
+        server_timeout=_float(onion_data.get("server_timeout", 25.0), "onion.server_timeout"),
+        allow_private_servers=_flag(
+            onion_data.get("allow_private_servers", False), "onion.allow_private_servers"
+        ),
+        max_server_response_bytes=_int(
+            onion_data.get("max_server_response_bytes", 16 << 20),
+            "onion.max_server_response_bytes",
+            minimum=1024,
+        ),
     )
 
     votes = _votes(votes_data)
@@ -452,6 +470,12 @@ def _int(value: Any, key: str, minimum: int | None = None) -> int:
         raise ConfigError(f"{key}: {value!r} is not an integer")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key}: {value} is below {minimum}")
+    return value
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not true or false")
     return value
 
 

@@ -13,7 +13,8 @@ ephemeral key gives another envelope, whose JSON says what to do:
 - `destination` (the next node's Ed25519 key, hex) with `ephemeral_key` / `enc_type`: relay
   the inner ciphertext to that node;
 - `headers`: this node is the target, the inner "ciphertext" is the request in clear;
-- `host` / `target`: relay to an HTTP server (a Session feature we do not offer).
+- `host` / `target` (with `port`, default 443, and `protocol`, default `https`): relay the
+  whole decrypted envelope to an HTTP server (a file server); see lsrpc.py.
 
 Layer keys: `aes-gcm` uses HMAC-SHA256(key="LOKI", msg=X25519(secret, public)), data
 `iv(12) ‖ ciphertext ‖ tag(16)`; `xchacha20` uses BLAKE2b-256(shared ‖ ephemeral public ‖
@@ -225,10 +226,14 @@ class Deliver:
 
 @dataclass(frozen=True)
 class ToServer:
-    """A request to relay to an HTTP server (refused: we only serve nodes)."""
+    """A request to relay to an HTTP server: POST `payload` (the whole decrypted envelope,
+    whose JSON also tells the server how to decrypt it) to `protocol://host:port/target`."""
 
     host: str
     target: str
+    port: int = 443
+    protocol: str = "https"
+    payload: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,13 @@ def _inner_step(plaintext: bytes) -> Step:
         host, target = routing.get("host"), routing.get("target")
         if not isinstance(host, str) or not isinstance(target, str):
             return Unreadable("host and target must be strings")
-        return ToServer(host, target)
+        protocol = routing.get("protocol", "https")
+        port = routing.get("port", 443)
+        if not isinstance(protocol, str):
+            return Unreadable("protocol must be a string")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 0xFFFF:
+            return Unreadable("port must be an integer 0-65535")
+        return ToServer(host, target, port, protocol, plaintext)
     try:
         if "destination" not in routing:
             raise OnionError(400, "no headers, host or destination")
@@ -318,6 +329,8 @@ class BuiltOnion:
     body: bytes
     reply_key: bytes
     enc_type: str
+    # To a server: the last node's layer key, which encrypts that node's own refusals.
+    relay_key: bytes | None = None
 
 
 KeyPair = tuple[bytes, bytes]  # (public, secret)
@@ -350,6 +363,58 @@ def build_onion(
         next_node = hop
     body = pack(ciphertext, {"ephemeral_key": public.hex(), "enc_type": enc_type})
     return BuiltOnion(body, reply_key, enc_type)
+
+
+@dataclass(frozen=True)
+class Server:
+    """An HTTP server as a client addresses it through a path (Session's file server)."""
+
+    host: str
+    port: int
+    x25519: bytes
+    protocol: str = "http"
+    target: str = "/oxen/v4/lsrpc"
+
+
+def build_onion_to_server(
+    path: Sequence[Hop],
+    server: Server,
+    payload: bytes,
+    enc_type: str = XCHACHA20,
+    keypair: Callable[[], KeyPair] = crypto_box_keypair,
+) -> BuiltOnion:
+    """Wrap `payload` (a v4 request) for `server` through `path`: the server's blob is the
+    payload encrypted to its key, and the last hop's routing JSON names the server and
+    carries the ephemeral key the server decrypts with (as libsession's builder does)."""
+    if not path:
+        raise ValueError("a server is reached through at least one node")
+    enc_type = parse_enc_type(enc_type)
+    public, secret = keypair()
+    key = layer_key(enc_type, shared_secret(secret, server.x25519), public, server.x25519)
+    reply_key = key
+    ciphertext = seal(enc_type, key, payload)
+    routing: dict[str, Any] = {
+        "host": server.host,
+        "target": server.target,
+        "method": "POST",
+        "protocol": server.protocol,
+        "port": server.port,
+        "ephemeral_key": public.hex(),
+        "enc_type": enc_type,
+    }
+    relay_key = None
+    for hop in reversed(path):
+        public, secret = keypair()
+        key = layer_key(enc_type, shared_secret(secret, hop.x25519), public, hop.x25519)
+        relay_key = relay_key or key
+        ciphertext = seal(enc_type, key, pack(ciphertext, routing))
+        routing = {
+            "destination": hop.ed25519.hex(),
+            "ephemeral_key": public.hex(),
+            "enc_type": enc_type,
+        }
+    body = pack(ciphertext, {"ephemeral_key": public.hex(), "enc_type": enc_type})
+    return BuiltOnion(body, reply_key, enc_type, relay_key)
 
 
 def open_reply(built: BuiltOnion, ciphertext: bytes) -> bytes:

@@ -23,6 +23,7 @@ from sesh.node.config import HttpConfig
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, StaticViews, static_view
+from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
 from sesh.node.onion.router import OnionRouter, OnionSettings
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.peers import PeerClient
@@ -90,6 +91,9 @@ class LocalNet:
     extra_routes: Callable[[LocalNode, web.Application], None] | None = None
     # Timeouts and rate limits as `sesh node run` applies them (none if not given).
     http: HttpConfig | None = None
+    # Relay layers naming a server (None: refuse them, as a node without the relay does).
+    server_relay: ServerRelaySettings | None = None
+    max_request_bytes: int = 1 << 20
 
     async def start(self) -> LocalNet:
         infos = []
@@ -113,8 +117,16 @@ class LocalNet:
             peers = PeerClient(identity, timeout=5.0, clock=self.clock)
             rpc = StorageRpc(db, identity, views, peers, metrics, self.clock)
             service = StorageService(rpc, peers, self.settings)
+            relay = None if self.server_relay is None else ServerRelay(metrics, self.server_relay)
             router = OnionRouter(
-                identity, views, rpc, metrics, OnionSettings(relay_timeout=self.relay_timeout)
+                identity,
+                views,
+                rpc,
+                metrics,
+                OnionSettings(
+                    max_request_bytes=self.max_request_bytes, relay_timeout=self.relay_timeout
+                ),
+                relay,
             )
             node = LocalNode(identity, info, views, rpc, service, router, metrics=metrics)
             self.nodes.append(node)
@@ -122,7 +134,7 @@ class LocalNet:
         return self
 
     async def serve(self, node: LocalNode) -> None:
-        app = web.Application(client_max_size=(1 << 20) + 1)
+        app = web.Application(client_max_size=max(1 << 20, self.max_request_bytes) + 1)
         if self.http is not None:
             node.watch = guard.ConnectionWatch(
                 self.http, lambda r: node.metrics.inc("sesh_http_refused_total", result=r)
@@ -157,6 +169,8 @@ class LocalNet:
             asyncio.create_task(node.service.run(node.stop)),
             asyncio.create_task(node.router.run(node.stop)),
         ]
+        if node.router.server_relay is not None:
+            node.tasks.append(asyncio.create_task(node.router.server_relay.run(node.stop)))
         await asyncio.sleep(0)
 
     async def halt(self, node: LocalNode) -> None:

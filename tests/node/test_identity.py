@@ -166,3 +166,19 @@ def test_client__paths_use_distinct_nodes_in_distinct_subnets_where_possible():
         pick_path(same[:3], exclude={same[0].ed25519})
     assert subnet("example.org") == "example.org"
     assert subnet("10.9.8.7") == "10.9.8.0/24"
+
+
+def test_identity__server_relay_settings_default_to_public_servers_and_are_checked(tmp_path):
+    default = config_with(tmp_path).onion
+    assert default.server_relay and not default.allow_private_servers
+    assert default.server_timeout == 25.0
+    devnet = config_with(
+        tmp_path,
+        "[onion]\nallow_private_servers = true\nserver_timeout = 5\nserver_relay = false\n",
+    ).onion
+    assert devnet.allow_private_servers and devnet.server_timeout == 5.0
+    assert not devnet.server_relay
+    with pytest.raises(ConfigError, match="onion.allow_private_servers"):
+        config_with(tmp_path, '[onion]\nallow_private_servers = "yes"\n')
+    with pytest.raises(ConfigError, match="onion.max_server_response_bytes"):
+        config_with(tmp_path, "[onion]\nmax_server_response_bytes = 10\n")

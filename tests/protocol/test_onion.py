@@ -243,12 +243,22 @@ def test_onion__inner_flags_and_server_relays_are_read_as_session_defines_them()
     assert one_layer({"headers": "", "json": True, "base64": False}) == Deliver(
         b"inner", True, False
     )
-    assert one_layer({"host": "example.org", "target": "/oxen/v4/lsrpc"}) == ToServer(
-        "example.org", "/oxen/v4/lsrpc"
+    to_server = one_layer({"host": "example.org", "target": "/oxen/v4/lsrpc"})
+    assert isinstance(to_server, ToServer)
+    assert (to_server.host, to_server.target, to_server.port, to_server.protocol) == (
+        "example.org",
+        "/oxen/v4/lsrpc",
+        443,
+        "https",
     )
+    # The server gets the whole decrypted envelope (its JSON carries its ephemeral key).
+    assert to_server.payload.startswith(len(b"inner").to_bytes(4, "little") + b"inner")
     for routing, reason in [
         ({"headers": "", "json": "yes"}, "booleans"),
         ({"host": 1, "target": "/x"}, "strings"),
+        ({"host": "h", "target": "/x", "port": "80"}, "port"),
+        ({"host": "h", "target": "/x", "port": 70000}, "port"),
+        ({"host": "h", "target": "/x", "protocol": 1}, "protocol"),
         ({"nothing": 1}, "no headers, host or destination"),
         ({"destination": "zz" * 32, "ephemeral_key": "00" * 32}, "not hexadecimal"),
         ({"destination": "ab" * 31, "ephemeral_key": "00" * 32}, "64 hex digits"),

@@ -18,6 +18,9 @@ exactly where Session's storage server puts them (so clients react the same way)
 | 504 | `Request time out` | it did not answer in `onion.relay_timeout` |
 | 503 | `Snode not ready: <ed25519 hex>` | this node is not synced or not serving |
 
+Layers naming a server (`host`/`target`) go to the server relay (relay.py) when the node
+has one; without one they are answered encrypted with 400 `Invalid url`.
+
 Once the layer decrypts, the target answers 200 with the encrypted (and, by default,
 base64-encoded) `{"status", "body"}` of the inner request, errors included.
 """
@@ -38,6 +41,7 @@ from sesh.node.http import BodyIncomplete, BodyTimeout, BodyTooLarge, read_body
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import ViewSource
+from sesh.node.onion.relay import ServerRelay
 from sesh.node.storage.peers import sign_request
 from sesh.node.storage.rpc import StorageRpc
 from sesh.protocol.onion import (
@@ -54,7 +58,7 @@ from sesh.protocol.onion import (
 )
 from sesh.protocol.storage_rpc import Response
 
-log = logging.getLogger("sesh.protocol.onion")
+log = logging.getLogger("sesh.node.onion.router")
 
 ONION_PATH = "/onion_req/v2"
 # Largest answer read back from the next hop (a full retrieve, encrypted and base64'd).
@@ -77,6 +81,7 @@ class OnionRouter:
         storage: StorageRpc,
         metrics: Metrics,
         settings: OnionSettings | None = None,
+        server_relay: ServerRelay | None = None,
     ):
         self.identity = identity
         self.views = views
@@ -84,6 +89,7 @@ class OnionRouter:
         self.metrics = metrics
         self.settings = settings or OnionSettings()
         self._session: aiohttp.ClientSession | None = None
+        self.server_relay = server_relay
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_post(ONION_PATH, self.onion_request)
@@ -133,6 +139,8 @@ class OnionRouter:
             answer = await self.storage.handle_body(step.body)
             self.metrics.inc("sesh_onion_requests_total", result="served")
             return self._reply(peeled, answer, step.json_body, step.base64_reply)
+        if isinstance(step, ToServer) and self.server_relay is not None:
+            return await self.server_relay.forward(step, peeled)
         if isinstance(step, ToServer):
             refused = Response(400, "Invalid url: this node relays only to service nodes")
             self.metrics.inc("sesh_onion_requests_total", result="refused_server")
