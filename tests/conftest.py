@@ -100,6 +100,7 @@ def _rank(nodeid: str) -> int:
     return len(LONGEST_FIRST)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: _rank(item.nodeid))  # stable: a module keeps its order
     for item in items:
