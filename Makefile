@@ -16,7 +16,7 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup lock test devnet bench soak lint format clean help
+.PHONY: setup chromium lock test devnet bench soak lint format clean help
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
@@ -24,9 +24,19 @@ help:
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
 	@echo "make soak     minutes of load, kills and a swarm change on 10 bridges (ARGS=--duration 600)"
 	@echo "make lint     ruff check + format check"
-	@echo "make setup    install what is missing (.venv, anvil, solc)"
+	@echo "make setup    install what is missing (.venv, anvil, solc, chromium)"
 
-setup: $(PIP_STAMP) $(NPM_STAMP) $(BIN)/anvil
+setup: $(PIP_STAMP) $(NPM_STAMP) $(BIN)/anvil chromium
+
+# The web page's tests (tests/web/) drive a headless Chromium over the DevTools protocol:
+# Debian's package, installed once with apt-get (as root, or through sudo).
+CHROMIUM_NAMES := chromium chromium-browser google-chrome google-chrome-stable
+chromium:
+	@for name in $(CHROMIUM_NAMES); do command -v $$name >/dev/null && exit 0; done; \
+	command -v apt-get >/dev/null || { echo "setup: no chromium, and no apt-get to install it: install Chromium yourself; until then tests/web/ are skipped" >&2; exit 0; }; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "setup: installing chromium with apt-get (for the web page's browser tests)"; \
+	$$sudo apt-get update -q && $$sudo apt-get install -y -q chromium
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }

@@ -24,6 +24,7 @@ def _register_commands() -> None:
     # Importing node_ops attaches the operator's commands to the `node` group.
     import sesh.cli.node_ops  # noqa: F401
     from sesh.cli.dev import dev
+    from sesh.cli.explorer import explorer
     from sesh.cli.fileserver import fileserver
     from sesh.cli.keys import keys
     from sesh.cli.msg import msg
@@ -32,7 +33,7 @@ def _register_commands() -> None:
     from sesh.cli.pro import pro
     from sesh.cli.rewards import rewards
 
-    for group in (keys, node, rewards, names, pro, msg, fileserver, dev):
+    for group in (keys, node, rewards, names, pro, msg, fileserver, dev, explorer):
         main.add_command(group)
 
 

@@ -39,6 +39,7 @@ from sesh.node.storage.rpc import StorageRpc
 from sesh.node.votes.chain_tx import ChainClock, StakingChain, load_sender
 from sesh.node.votes.db import VotesDB
 from sesh.node.votes.service import VotesService
+from sesh.web.explorer import WebExplorer
 
 log = logging.getLogger("sesh.node")
 
@@ -188,6 +189,14 @@ def build_components(bridge: Bridge) -> list[Any]:
     components: list[Any] = [
         TrackerComponent(bridge.tracker),
         RegistryApi(bridge.tracker, bridge.metrics, config.chain.chain_id, own_key),
+        WebExplorer(
+            bridge.tracker,
+            bridge.pool,
+            config.chain.chain_id,
+            config.contracts.staking,
+            config.contracts.start_block,
+            config.chain.max_block_range,
+        ),
     ]
     if identity is None:
         log.info("no node.key_file: onion requests and message storage are off")

@@ -1,0 +1,262 @@
+"""The page every bridge serves at `/`, in a real headless Chromium (over CDP) against a
+devnet of five bridges started by the devnet's own code: what it shows matches the chain
+(read through the SDK), and a contribution and a claim made from the page with a browser
+wallet land on chain, after the same checks as the CLI. Screenshots of each page are
+saved under .cache/web-screenshots/ (the path is printed)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from sesh.contracts import Suite
+from sesh.crypto.node_keys import NodeKeys
+from sesh.devnet.chain import DEVNET_CHAIN_ID, Anvil, free_port, start_anvil
+from sesh.devnet.runner import (
+    Devnet,
+    anvil_accounts,
+    connected,
+    deploy_devnet,
+    start_nodes_and_story,
+)
+from sesh.rules.units import UNIT, format_sesh
+from tests.web.browser import Browser, find_chromium, wallet_script
+
+NODES = 5
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_CONFIG = ROOT / "deploy" / "local.toml"
+SCREENSHOTS = ROOT / ".cache" / "web-screenshots"
+# Test accounts by role (1-6 run the devnet's nodes; 1-9 hold SESH).
+OPEN_OPERATOR, DELEGATOR, STRANGER = 7, 8, 9
+OPEN_FEE_BPS = 750
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium on PATH: `make setup` installs it (apt-get)"
+)
+
+
+@dataclass
+class Running:
+    devnet: Devnet
+    anvil: Anvil
+    suite: Suite
+    roles: list
+    open_node: int
+    browser: Browser
+
+    @property
+    def url(self) -> str:
+        """The first bridge: what `http://127.0.0.1:<first node port>/` serves."""
+        return f"http://127.0.0.1:{self.devnet.network.nodes[0].port}/"
+
+    def bridge(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=10) as response:
+            return json.loads(response.read())
+
+    def wait_synced(self, timeout: float = 30.0) -> None:
+        """Until the first bridge has applied the chain's latest block."""
+        head = int(self.anvil.rpc("eth_blockNumber", []), 16)
+        deadline = time.monotonic() + timeout
+        while self.bridge("/info")["synced_block"] < head:
+            assert time.monotonic() < deadline, "the bridge did not catch up with the chain"
+            time.sleep(0.2)
+
+    def use_wallet(self, role: int) -> None:
+        self.browser.evaluate(f"window.__testAccount = {json.dumps(self.roles[role].address)}")
+
+    def shot(self, name: str) -> Path:
+        path = self.browser.screenshot(SCREENSHOTS / f"{name}.png")
+        print(f"screenshot: {path}")
+        return path
+
+
+@pytest.fixture(autouse=True)
+def _function_isolation():
+    """Ape's per-test chain snapshot, off: Ape is connected to the devnet's own anvil."""
+    yield
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("web")
+    anvil = start_anvil(chain_id=DEVNET_CHAIN_ID, accounts=anvil_accounts(NODES))
+    console = Console(width=100, force_terminal=False, record=True)
+    started = browser = None
+    try:
+        with connected(anvil.url):
+            from ape import accounts
+
+            manifest = deploy_devnet(anvil.url, tmp / "deployments", LOCAL_CONFIG, console)
+            started = start_nodes_and_story(
+                anvil.url,
+                manifest,
+                console,
+                NODES,
+                [free_port() for _ in range(NODES)],
+                tmp / "nodes",
+                anvil.rpc,
+                run_story=False,
+            )
+            suite = Suite.load(manifest)
+            roles = list(accounts.test_accounts)
+            # One node still collecting stake, with a slot reserved for the delegator's
+            # neighbour: the open node the page offers.
+            quarter = suite.staking.requirement() / 4
+            suite.staking.register(
+                NodeKeys.generate(),
+                "127.0.0.1:1",
+                OPEN_FEE_BPS,
+                quarter,
+                roles[OPEN_OPERATOR],
+                [(roles[STRANGER].address, quarter)],
+            ).send()
+            open_node = int(suite.staking.contract.node_count())
+            browser = Browser(CHROMIUM)
+            browser.add_script(wallet_script(anvil.url, roles[DELEGATOR].address))
+            running = Running(started, anvil, suite, roles, open_node, browser)
+            running.wait_synced()
+            yield running
+    finally:
+        if browser is not None:
+            browser.close()
+        if started is not None:
+            started.stop()
+        anvil.stop()
+
+
+def test_overview__shows_the_network_and_the_open_nodes_as_the_chain_says(web):
+    staking, pool = web.suite.staking, web.suite.pool
+    web.browser.open(web.url)
+    assert web.browser.text("#stat-active") == str(int(staking.contract.active_nodes()))
+    assert web.browser.text("#stat-open") == "1"
+    assert web.browser.text("#stat-pool") == format_sesh(int(pool.balance() * UNIT))
+    assert web.browser.text("#stat-requirement") == format_sesh(int(staking.requirement() * UNIT))
+    row = f'#open-nodes tr[data-node="{web.open_node}"]'
+    minimum = int(staking.min_contribution(web.open_node) * UNIT)
+    assert web.browser.text(f"{row} .minimum") == format_sesh(minimum)
+    assert web.browser.text(f"{row} .fee") == f"{OPEN_FEE_BPS / 100} %"
+    assert "25 %" in web.browser.text(f"{row} .filled")
+    assert web.roles[STRANGER].address[:8].lower() in web.browser.text(f"{row} .reserved").lower()
+    rows = web.browser.evaluate("document.querySelectorAll('#all-nodes tr[data-node]').length")
+    assert rows == NODES + 1
+    web.shot("overview")
+
+
+def test_node_page__shows_the_stake_contributors_and_swarm_the_chain_has(web):
+    node = web.suite.staking.node(1)
+    web.browser.open(web.url + "#/node/1")
+    assert web.browser.text("#node-status") == node.status.name.lower()
+    assert web.browser.text("#node-stake") == format_sesh(int(node.total_stake * UNIT))
+    assert web.browser.text("#node-operator") == node.operator.lower()  # as the registry keeps it
+    listed = web.browser.text("#node-contributor-list").lower()
+    for contributor in web.suite.staking.contributors(1):
+        assert contributor.account.lower() in listed
+    assert "sesh rewards claim --node 1 --network arbitrum:devnet:node" in web.browser.text("main")
+    web.shot("node")
+
+
+def test_unknown_node__the_page_says_so(web):
+    web.browser.open(web.url + "#/node/999")
+    assert "No node 999" in web.browser.text("main")
+
+
+def test_contribute__below_the_minimum__is_refused_before_anything_is_signed(web):
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    web.use_wallet(DELEGATOR)
+    minimum = web.suite.staking.min_contribution(web.open_node)
+    web.browser.fill("#amount", str(minimum - 1))
+    web.browser.click("#contribute")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText")
+    assert notice.startswith("staking: below min contribution")
+    assert "eth_signTypedData_v4" not in web.browser.evaluate("window.__walletCalls")
+
+
+def test_contribute__more_than_the_balance__is_refused_with_the_clis_message(web):
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    web.use_wallet(DELEGATOR)
+    web.browser.fill("#amount", "10000000")
+    web.browser.click("#contribute")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText")
+    assert notice.startswith(f"insufficient balance: {web.roles[DELEGATOR].address} holds")
+    assert "eth_sendTransaction" not in web.browser.evaluate("window.__walletCalls")
+
+
+def test_contribute__with_a_permit_from_the_page__lands_on_chain(web):
+    staking, delegator = web.suite.staking, web.roles[DELEGATOR]
+    minimum = staking.min_contribution(web.open_node)
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    web.use_wallet(DELEGATOR)
+    web.browser.fill("#amount", str(minimum))
+    web.browser.click("#contribute")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText", 60)
+    assert notice.startswith(f"contributed {format_sesh(int(minimum * UNIT))} to node")
+    assert "eth_signTypedData_v4" in web.browser.evaluate("window.__walletCalls")
+    stakes = {c.account: c.stake for c in staking.contributors(web.open_node)}
+    assert stakes[delegator.address] == minimum
+    web.wait_synced()
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    assert delegator.address.lower() in web.browser.text("#node-contributor-list")
+    web.shot("contributed")
+
+
+def test_claim__with_no_stake__is_refused_before_signing(web):
+    web.browser.open(web.url + "#/node/1")
+    web.browser.evaluate(f"window.__testAccount = {json.dumps(web.roles[0].address)}")
+    web.browser.click("#claim")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText")
+    assert notice == f"staking: {web.roles[0].address} has no stake in any node"
+    assert "eth_sendTransaction" not in web.browser.evaluate("window.__walletCalls")
+
+
+def test_claim__from_the_page__pays_the_rewards_on_chain(web):
+    staking, token = web.suite.staking, web.suite.token
+    operator = staking.node(1).operator
+    role = next(i for i, a in enumerate(web.roles) if a.address == operator)
+    web.anvil.rpc("evm_increaseTime", [2 * 86_400])
+    web.anvil.rpc("evm_mine", [])
+    staking.distribute(web.roles[0]).send()
+    rewards, _stake = staking.claimable(1, operator)
+    assert rewards > 0
+    before = token.balance(operator)
+    web.wait_synced()
+    web.browser.open(web.url + "#/node/1")
+    web.use_wallet(role)
+    web.browser.click("#claim")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText", 60)
+    assert notice.startswith("received "), notice
+    gained = token.balance(operator) - before
+    assert gained >= rewards
+    assert staking.claimable(1, operator)[0] < rewards
+    web.wait_synced()
+    web.browser.open(web.url)
+    assert web.browser.evaluate("!!document.querySelector('svg#chart')")
+    web.shot("claimed-overview")
+
+
+def test_without_a_wallet__the_page_reads_and_refuses_to_stake_clearly(web):
+    browser = Browser(CHROMIUM)
+    try:
+        browser.open(web.url + f"#/node/{web.open_node}")
+        assert browser.text("#node-status") == "open"
+        browser.click("#contribute")
+        notice = browser.wait("document.querySelector('#notice-text')?.innerText")
+        assert notice.startswith("No browser wallet")
+    finally:
+        browser.close()
+
+
+def test_static_files__unknown_names_are_404(web):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        web.bridge("/web/static/..%2Fexplorer.py")
+    assert refused.value.code == 404
+    assert web.bridge("/web/chain")["chain_id"] == DEVNET_CHAIN_ID
+    assert Decimal(web.bridge("/web/chain")["pool_balance"]) > 0
