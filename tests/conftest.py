@@ -83,6 +83,7 @@ LONGEST_FIRST = [
     "tests/deploy/test_deploy_suite.py",
     "tests/property/test_token_stateful.py",
     "tests/devnet/test_devnet_story.py",
+    "tests/web/test_explorer.py",
     "tests/property/test_pool_emission.py",
     "tests/node/test_network.py",
     "tests/property/test_pro_stateful.py",

@@ -14,6 +14,7 @@ of its own to read. 64-bit amounts are decimal strings, as in the registry API.
 from __future__ import annotations
 
 import asyncio
+import time
 from importlib import resources
 from typing import Any
 
@@ -163,7 +164,10 @@ class WebExplorer:
             releases = await self._scan_releases()
         except Exception as exc:  # noqa: BLE001 - any failure to read the chain is a 503
             return web.json_response({"error": f"chain unavailable: {exc}"}, status=503)
-        registry = self.tracker.registry
+        async with self.tracker.lock:
+            registry = self.tracker.registry
+            distributed = registry.meta.get("rewards_distributed", 0)
+            pro = sum(1 for expiry in registry.pro.values() if expiry > time.time())
         return web.json_response(
             {
                 "chain_id": self.chain_id,
@@ -175,8 +179,8 @@ class WebExplorer:
                 "pool_balance": str(balance),
                 "todays_release": str(release),
                 "total_released": str(released),
-                "rewards_distributed": str(registry.meta.get("rewards_distributed", 0)),
-                "pro_subscriptions": sum(1 for _ in registry.pro),
+                "rewards_distributed": str(distributed),
+                "pro_subscriptions": pro,
                 "open_nodes": open_nodes,
                 "releases": releases,
                 "selectors": {call.split("(")[0]: selector(call) for call in PAGE_CALLS},

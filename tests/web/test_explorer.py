@@ -7,6 +7,9 @@ saved under .cache/web-screenshots/ (the path is printed)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +37,7 @@ NODES = 5
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_CONFIG = ROOT / "deploy" / "local.toml"
 SCREENSHOTS = ROOT / ".cache" / "web-screenshots"
+SESH = [sys.executable, "-c", "from sesh.cli.main import main; main()"]
 # Test accounts by role (1-6 run the devnet's nodes; 1-9 hold SESH).
 OPEN_OPERATOR, DELEGATOR, STRANGER = 7, 8, 9
 OPEN_FEE_BPS = 750
@@ -52,6 +56,7 @@ class Running:
     roles: list
     open_node: int
     browser: Browser
+    tmp: Path
 
     @property
     def url(self) -> str:
@@ -122,7 +127,7 @@ def web(tmp_path_factory):
             open_node = int(suite.staking.contract.node_count())
             browser = Browser(CHROMIUM)
             browser.add_script(wallet_script(anvil.url, roles[DELEGATOR].address))
-            running = Running(started, anvil, suite, roles, open_node, browser)
+            running = Running(started, anvil, suite, roles, open_node, browser, tmp)
             running.wait_synced()
             yield running
     finally:
@@ -195,7 +200,8 @@ def test_contribute__with_a_permit_from_the_page__lands_on_chain(web):
     minimum = staking.min_contribution(web.open_node)
     web.browser.open(web.url + f"#/node/{web.open_node}")
     web.use_wallet(DELEGATOR)
-    web.browser.fill("#amount", str(minimum))
+    # The form offers the node's minimum, exactly.
+    assert Decimal(web.browser.evaluate("document.querySelector('#amount').value")) == minimum
     web.browser.click("#contribute")
     notice = web.browser.wait("document.querySelector('#notice-text')?.innerText", 60)
     assert notice.startswith(f"contributed {format_sesh(int(minimum * UNIT))} to node")
@@ -260,3 +266,47 @@ def test_static_files__unknown_names_are_404(web):
     assert refused.value.code == 404
     assert web.bridge("/web/chain")["chain_id"] == DEVNET_CHAIN_ID
     assert Decimal(web.bridge("/web/chain")["pool_balance"]) > 0
+
+
+def test_sesh_explorer__serves_the_page_without_a_node(web):
+    port = free_port()
+    process = subprocess.Popen(
+        [*SESH, "explorer", "--network", f"arbitrum:devnet:{web.anvil.url}",
+         "--manifest", str(web.suite.manifest.path), "--port", str(port),
+         "--data-dir", str(web.tmp / "explorer")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.stdout.read().decode()
+            try:
+                with urllib.request.urlopen(url + "info", timeout=5) as response:
+                    if json.loads(response.read())["synced"]:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "sesh explorer did not serve within 60 s"
+            time.sleep(0.5)
+        web.browser.open(url)
+        assert web.browser.text("#stat-active") == str(
+            int(web.suite.staking.contract.active_nodes())
+        )  # noqa: E501
+        assert web.browser.text("#stat-open") == "1"
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def test_sesh_explorer__without_a_manifest__refuses_clearly(web):
+    result = subprocess.run(
+        [*SESH, "explorer", "--network", f"arbitrum:devnet:{web.anvil.url}",
+         "--manifest", str(web.tmp / "missing.json")],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Error:" in result.stdout + result.stderr
+    assert "missing.json" in result.stdout + result.stderr

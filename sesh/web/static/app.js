@@ -17,6 +17,11 @@ function sesh(units) {
   let frac = (value % UNIT).toString().padStart(Number(DECIMALS), "0").replace(/0+$/, "");
   return `${whole}${frac ? "." + frac : ""} SESH`;
 }
+function plain(units) {
+  const value = BigInt(units);
+  const frac = (value % UNIT).toString().padStart(Number(DECIMALS), "0").replace(/0+$/, "");
+  return `${value / UNIT}${frac ? "." + frac : ""}`;
+}
 function parseSesh(text) {
   const match = /^\s*(\d+)(?:\.(\d{0,9}))?\s*$/.exec(String(text).replace(/,/g, ""));
   if (!match) return null;
@@ -74,7 +79,7 @@ function overview() {
     ${card("stat-released", "Released so far", sesh(c.total_released))}
     ${card("stat-per-node", "Rewards per node so far", sesh(c.reward_per_node))}
     ${card("stat-requirement", "Stake per node", sesh(c.staking_requirement))}
-    ${card("stat-pro", "Pro subscriptions", c.pro_subscriptions)}
+    ${card("stat-pro", "Active Pro subscriptions", c.pro_subscriptions)}
   </div>
   <h2>Releases and rewards per node</h2>${chart(c.releases)}
   <h2>Open nodes to stake in</h2>
@@ -102,26 +107,28 @@ function openRow(n) {
 
 function chart(releases) {
   if (!releases.length) return `<p class="muted" id="chart">No release yet: rewards start with the first distribute().</p>`;
-  const w = 1000, h = 200, pad = 40;
-  const times = releases.map((r) => r.time || 0);
+  const w = 1000, h = 220, pad = 50;
   let total = 0n, perNode = 0n;
   const points = releases.map((r) => {
     total += BigInt(r.amount); perNode += BigInt(r.reward_per_node);
     return { t: r.time || 0, total, perNode };
   });
-  const t0 = Math.min(...times), t1 = Math.max(...times, t0 + 1);
-  const top = Number(total / UNIT) || 1;
+  const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 1);
+  const top = Number(total) || 1;
   const x = (t) => pad + ((t - t0) / (t1 - t0)) * (w - 2 * pad);
-  const y = (v) => h - pad / 2 - (Number(v / UNIT) / top) * (h - pad);
-  const line = (key) => points.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  const y = (v) => h - pad + 10 - (Number(v) / top) * (h - pad - 20);
+  // Cumulative steps from zero: nothing before the first release.
+  const line = (key) => `M${x(t0).toFixed(1)},${y(0n).toFixed(1)} ` + points.map((p) => `L${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  const dots = (key, color) => points.map((p) => `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p[key]).toFixed(1)}" r="4" fill="${color}"><title>${esc(when(p.t))}: ${sesh(p[key])}</title></circle>`).join("");
   return `<svg class="chart" id="chart" viewBox="0 0 ${w} ${h}" role="img" aria-label="releases over time">
-    <path d="${line("total")}" fill="none" stroke="#00a86b" stroke-width="3"/>
-    <path d="${line("perNode")}" fill="none" stroke="#3b6fd8" stroke-width="3" stroke-dasharray="6 4"/>
-    <text x="${pad}" y="16" font-size="14" fill="#00a86b">released in total: ${sesh(total)}</text>
-    <text x="${pad + 420}" y="16" font-size="14" fill="#3b6fd8">per active node: ${sesh(perNode)}</text>
-    <text x="${pad}" y="${h - 4}" font-size="12" fill="#5b6570">${esc(when(t0))}</text>
-    <text x="${w - pad}" y="${h - 4}" font-size="12" fill="#5b6570" text-anchor="end">${esc(when(t1))}</text>
-    </svg><p class="muted">${releases.length} release(s); every state change of the staking contract releases the whole days due.</p>`;
+    <line x1="${pad}" y1="${y(0n)}" x2="${w - pad}" y2="${y(0n)}" stroke="#dde3e8"/>
+    <path d="${line("total")}" fill="none" stroke="#00a86b" stroke-width="3"/>${dots("total", "#00a86b")}
+    <path d="${line("perNode")}" fill="none" stroke="#3b6fd8" stroke-width="3" stroke-dasharray="6 4"/>${dots("perNode", "#3b6fd8")}
+    <text x="${pad}" y="18" font-size="14" fill="#00a86b">— released in total: ${sesh(total)}</text>
+    <text x="${pad + 430}" y="18" font-size="14" fill="#3b6fd8">- - to each active node: ${sesh(perNode)}</text>
+    <text x="${pad}" y="${h - 8}" font-size="12" fill="#5b6570">${esc(when(t0))}</text>
+    <text x="${w - pad}" y="${h - 8}" font-size="12" fill="#5b6570" text-anchor="end">${esc(when(t1))}</text>
+    </svg><p class="muted">${releases.length} release(s), cumulative; the pool releases 14 % of its balance a year in daily steps, at the staking contract's next state change.</p>`;
 }
 
 function nodePage(id) {
@@ -149,10 +156,10 @@ function nodePage(id) {
   <h2>Peer tests and votes <span class="muted">(as this bridge sees them)</span></h2>
   <div id="node-tests">${peer ? `<p>${peer.passed} of ${peer.tests} tests passed; last test ${when(peer.last_test)}, last success ${when(peer.last_ok)};
     ${peer.failures ? `<span class="error">failing for ${peer.failing_for} s (${peer.failures} in a row): ${esc(peer.last_reason || "")}</span>` : `<span class="ok">passing</span>`}</p>`
-      : `<p class="muted">No peer tests of this node here (a bridge without a node key does not test).</p>`}
+      : `<p class="muted">This bridge has no peer test of this node (only active nodes are tested, and only by bridges with a node key).</p>`}
     ${votes.length ? `<p>Votes: ${votes.map((v) => `${esc(v.action)} (${esc(v.state)}, ${v.rounds} round(s))`).join("; ")}</p>` : ""}</div>
   ${n.status === "open" ? `<h2>Stake in node ${id}</h2>
-    <p><input id="amount" placeholder="amount in SESH" value="${o ? Number(BigInt(o.min_contribution) / UNIT) : ""}">
+    <p><input id="amount" placeholder="amount in SESH" value="${o ? plain(o.min_contribution) : ""}">
     <button id="contribute" type="button">Contribute with permit</button></p>
     ${cmd(`sesh node contribute ${id} <amount>`)}` : ""}
   <h2>Rewards</h2><p><button id="claim" type="button">Claim my rewards</button></p>
