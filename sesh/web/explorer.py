@@ -1,6 +1,6 @@
 """`WebExplorer`: the page at `/`, its static files, and two JSON routes over the chain.
 
-- `GET /web/chain`: the reward pool (balance, today's release, total released), the
+- `GET /web/chain`: the reward pool (balance, today's release, total released, start), the
   staking contract's figures, every open node's minimum contribution and reserved slots,
   the releases so far (one `RewardsDistributed` event each, with its block's time), the
   token's EIP-712 domain and the selectors of the calls the page makes with a wallet.
@@ -144,6 +144,12 @@ class WebExplorer:
             )
             (release,) = await reader.call(pool, "preview_release()", [], [], ["uint256"])
             (released,) = await reader.call(pool, "total_released()", [], [], ["uint256"])
+            (pool_start,) = await reader.call(pool, "START()", [], [], ["uint256"])
+            now = await self.pool.call(
+                "eth_getBlockByNumber",
+                ["latest", False],
+                lambda value: parse_quantity(value["timestamp"]),
+            )
             domain = await reader.call(
                 token,
                 "eip712Domain()",
@@ -179,6 +185,8 @@ class WebExplorer:
                 "pool_balance": str(balance),
                 "todays_release": str(release),
                 "total_released": str(released),
+                "pool_start": pool_start,
+                "chain_time": now,
                 "rewards_distributed": str(distributed),
                 "pro_subscriptions": pro,
                 "open_nodes": open_nodes,

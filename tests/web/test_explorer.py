@@ -227,9 +227,10 @@ def test_claim__from_the_page__pays_the_rewards_on_chain(web):
     staking, token = web.suite.staking, web.suite.token
     operator = staking.node(1).operator
     role = next(i for i, a in enumerate(web.roles) if a.address == operator)
-    web.anvil.rpc("evm_increaseTime", [2 * 86_400])
-    web.anvil.rpc("evm_mine", [])
-    staking.distribute(web.roles[0]).send()
+    for _day in range(2):  # two daily releases, for the chart
+        web.anvil.rpc("evm_increaseTime", [86_400])
+        web.anvil.rpc("evm_mine", [])
+        staking.distribute(web.roles[0]).send()
     rewards, _stake = staking.claimable(1, operator)
     assert rewards > 0
     before = token.balance(operator)
@@ -244,7 +245,12 @@ def test_claim__from_the_page__pays_the_rewards_on_chain(web):
     assert staking.claimable(1, operator)[0] < rewards
     web.wait_synced()
     web.browser.open(web.url)
-    assert web.browser.evaluate("!!document.querySelector('svg#chart')")
+    releases = web.bridge("/web/chain")["releases"]
+    assert len(releases) >= 2
+    assert sum(int(r["amount"]) for r in releases) == int(web.suite.pool.total_released() * UNIT)
+    assert web.browser.evaluate("document.querySelectorAll('svg#chart circle').length") == 2 * len(
+        releases
+    )  # noqa: E501
     web.shot("claimed-overview")
 
 

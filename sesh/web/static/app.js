@@ -113,12 +113,21 @@ function chart(releases) {
     total += BigInt(r.amount); perNode += BigInt(r.reward_per_node);
     return { t: r.time || 0, total, perNode };
   });
-  const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 1);
+  // From the pool's start (nothing released yet) to the chain's time now.
+  const t0 = Math.min(state.chain.pool_start, points[0].t);
+  const t1 = Math.max(state.chain.chain_time, points[points.length - 1].t, t0 + 1);
   const top = Number(total) || 1;
   const x = (t) => pad + ((t - t0) / (t1 - t0)) * (w - 2 * pad);
   const y = (v) => h - pad + 10 - (Number(v) / top) * (h - pad - 20);
-  // Cumulative steps from zero: nothing before the first release.
-  const line = (key) => `M${x(t0).toFixed(1)},${y(0n).toFixed(1)} ` + points.map((p) => `L${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join(" ");
+  // Cumulative steps: flat between releases, up at each one.
+  const line = (key) => {
+    let d = `M${x(t0).toFixed(1)},${y(0n).toFixed(1)}`, last = 0n;
+    for (const p of points) {
+      d += ` L${x(p.t).toFixed(1)},${y(last).toFixed(1)} L${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`;
+      last = p[key];
+    }
+    return d + ` L${x(t1).toFixed(1)},${y(last).toFixed(1)}`;
+  };
   const dots = (key, color) => points.map((p) => `<circle cx="${x(p.t).toFixed(1)}" cy="${y(p[key]).toFixed(1)}" r="4" fill="${color}"><title>${esc(when(p.t))}: ${sesh(p[key])}</title></circle>`).join("");
   return `<svg class="chart" id="chart" viewBox="0 0 ${w} ${h}" role="img" aria-label="releases over time">
     <line x1="${pad}" y1="${y(0n)}" x2="${w - pad}" y2="${y(0n)}" stroke="#dde3e8"/>
@@ -126,7 +135,7 @@ function chart(releases) {
     <path d="${line("perNode")}" fill="none" stroke="#3b6fd8" stroke-width="3" stroke-dasharray="6 4"/>${dots("perNode", "#3b6fd8")}
     <text x="${pad}" y="18" font-size="14" fill="#00a86b">— released in total: ${sesh(total)}</text>
     <text x="${pad + 430}" y="18" font-size="14" fill="#3b6fd8">- - to each active node: ${sesh(perNode)}</text>
-    <text x="${pad}" y="${h - 8}" font-size="12" fill="#5b6570">${esc(when(t0))}</text>
+    <text x="${pad}" y="${h - 8}" font-size="12" fill="#5b6570">${esc(when(t0))} (pool start)</text>
     <text x="${w - pad}" y="${h - 8}" font-size="12" fill="#5b6570" text-anchor="end">${esc(when(t1))}</text>
     </svg><p class="muted">${releases.length} release(s), cumulative; the pool releases 14 % of its balance a year in daily steps, at the staking contract's next state change.</p>`;
 }
