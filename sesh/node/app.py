@@ -196,6 +196,7 @@ def build_components(bridge: Bridge) -> list[Any]:
             config.contracts.staking,
             config.contracts.start_block,
             config.chain.max_block_range,
+            config.contracts.names,
         ),
     ]
     if identity is None:

@@ -15,6 +15,7 @@
     # or explicitly:
     # staking = "0x..."
     # pro = "0x..."
+    # names = "0x..."                        # SessionNameService: the web page counts names
     # start_block = 123                      # first block to read (deployment block)
 
     [node]
@@ -91,6 +92,7 @@ from sesh.deploy.manifest import Manifest, ManifestError
 
 STAKING_CONTRACT = "ServiceNodeStaking"
 PRO_CONTRACT = "SessionPro"
+NAMES_CONTRACT = "SessionNameService"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 
@@ -116,6 +118,8 @@ class ContractsConfig:
     staking: str
     pro: str | None
     start_block: int
+    # Only read by the web page (its count of names); the tracker does not follow it.
+    names: str | None = None
 
     @property
     def addresses(self) -> list[str]:
@@ -236,7 +240,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     http_data = _table(data, "http", required=False)
 
     _only(chain_data, "chain.", {f.name for f in ChainConfig.__dataclass_fields__.values()})
-    _only(contracts_data, "contracts.", {"manifest", "staking", "pro", "start_block"})
+    _only(contracts_data, "contracts.", {"manifest", "staking", "pro", "names", "start_block"})
     _only(
         node_data,
         "node.",
@@ -411,7 +415,7 @@ def _submitter(data: Any) -> SubmitterConfig | None:
 def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int | None]:
     manifest_path = data.get("manifest")
     if manifest_path is not None:
-        if "staking" in data or "pro" in data:
+        if "staking" in data or "pro" in data or "names" in data:
             raise ConfigError("contracts: give a manifest or addresses, not both")
         try:
             manifest = Manifest.read(_path(manifest_path, base))
@@ -421,6 +425,7 @@ def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int |
             raise ConfigError(f"contracts.manifest: {manifest.path} has no {STAKING_CONTRACT}")
         staking = manifest.contracts[STAKING_CONTRACT]
         pro = manifest.contracts.get(PRO_CONTRACT)
+        names = manifest.contracts.get(NAMES_CONTRACT)
         blocks = [staking.block] + ([pro.block] if pro else [])
         start = data.get("start_block", min(blocks))
         return (
@@ -428,6 +433,7 @@ def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int |
                 staking=_address(staking.address, "manifest staking"),
                 pro=_address(pro.address, "manifest pro") if pro else None,
                 start_block=_int(start, "contracts.start_block", minimum=0),
+                names=_address(names.address, "manifest names") if names else None,
             ),
             manifest.chain_id,
         )
@@ -440,6 +446,7 @@ def _contracts(data: dict[str, Any], base: Path) -> tuple[ContractsConfig, int |
             staking=_address(data["staking"], "contracts.staking"),
             pro=_address(data["pro"], "contracts.pro") if data.get("pro") else None,
             start_block=_int(data.get("start_block", 0), "contracts.start_block", minimum=0),
+            names=_address(data["names"], "contracts.names") if data.get("names") else None,
         ),
         None,
     )

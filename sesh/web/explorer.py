@@ -92,6 +92,7 @@ class WebExplorer:
         staking: str,
         start_block: int,
         max_block_range: int = 2_000,
+        names: str | None = None,
     ):
         self.tracker = tracker
         self.chain_id = chain_id
@@ -99,6 +100,7 @@ class WebExplorer:
         self.pool = pool
         self.start_block = start_block
         self.max_block_range = max_block_range
+        self.names = to_checksum_address(names) if names else None
         # Releases so far, and the next block to scan for more.
         self._releases: list[dict[str, Any]] = []
         self._scanned = start_block
@@ -166,6 +168,9 @@ class WebExplorer:
                     "undistributed",
                 )
             }
+            names = None
+            if self.names:
+                (names,) = await reader.call(self.names, "totalSupply()", [], [], ["uint256"])
             open_nodes = await self._open_nodes()
             releases = await self._scan_releases()
         except Exception as exc:  # noqa: BLE001 - any failure to read the chain is a 503
@@ -189,6 +194,7 @@ class WebExplorer:
                 "chain_time": now,
                 "rewards_distributed": str(distributed),
                 "pro_subscriptions": pro,
+                "names": names,
                 "open_nodes": open_nodes,
                 "releases": releases,
                 "selectors": {call.split("(")[0]: selector(call) for call in PAGE_CALLS},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -151,6 +152,8 @@ def test_overview__shows_the_network_and_the_open_nodes_as_the_chain_says(web):
     assert web.browser.text(f"{row} .fee") == f"{OPEN_FEE_BPS / 100} %"
     assert "25 %" in web.browser.text(f"{row} .filled")
     assert web.roles[STRANGER].address[:8].lower() in web.browser.text(f"{row} .reserved").lower()
+    names = web.suite.names.contract.totalSupply()
+    assert web.browser.text("#stat-names") == str(int(names))
     rows = web.browser.evaluate("document.querySelectorAll('#all-nodes tr[data-node]').length")
     assert rows == NODES + 1
     web.shot("overview")
@@ -316,3 +319,40 @@ def test_sesh_explorer__without_a_manifest__refuses_clearly(web):
     assert result.returncode != 0
     assert "Error:" in result.stdout + result.stderr
     assert "missing.json" in result.stdout + result.stderr
+
+
+def test_swarms_page__lists_the_swarms_every_bridge_agrees_on(web):
+    swarms = web.devnet.network.wait_agreement(int(web.anvil.rpc("eth_blockNumber", []), 16))
+    web.browser.open(web.url + "#/swarms")
+    shown = web.browser.evaluate(
+        "[...document.querySelectorAll('#swarm-list tr[data-swarm]')]"
+        ".map((row) => [row.dataset.swarm, row.querySelector('.members').innerText])"
+    )
+    assert {swarm: sorted(int(n) for n in members.split(", ")) for swarm, members in shown} == {
+        f"{swarm:016x}": sorted(members) for swarm, members in swarms.items()
+    }
+    web.shot("swarms")
+
+
+def test_node_page__shows_this_bridges_latest_peer_tests_of_the_node(web):
+    deadline = time.monotonic() + 30
+    while not (tested := [p for p in web.bridge("/votes")["peers"] if p["tests"] > 0]):
+        assert time.monotonic() < deadline, "the first bridge tested no peer in 30 s"
+        time.sleep(0.5)
+    peer = tested[0]
+    web.browser.open(web.url + f"#/node/{peer['node_id']}")
+    passed, tests = map(
+        int, re.search(r"(\d+) of (\d+) tests passed", web.browser.text("#node-tests")).groups()
+    )  # noqa: E501
+    assert tests >= peer["tests"] and passed >= peer["passed"]
+    assert "passing" in web.browser.text("#node-tests")
+
+
+def test_account__what_a_wallet_holds_and_may_claim(web):
+    delegator = web.roles[DELEGATOR].address
+    account = web.bridge(f"/web/account/{delegator}")
+    assert int(account["balance"]) == web.suite.token.balance_units(delegator)
+    assert int(account["nonce"]) == web.suite.token.contract.nonces(delegator)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        web.bridge("/web/account/0x1234")
+    assert refused.value.code == 400

@@ -80,6 +80,7 @@ function overview() {
     ${card("stat-per-node", "Rewards per node so far", sesh(c.reward_per_node))}
     ${card("stat-requirement", "Stake per node", sesh(c.staking_requirement))}
     ${card("stat-pro", "Active Pro subscriptions", c.pro_subscriptions)}
+    ${card("stat-names", "Names registered", c.names === null ? "—" : c.names)}
   </div>
   <h2>Releases and rewards per node</h2>${chart(c.releases)}
   <h2>Open nodes to stake in</h2>
@@ -178,8 +179,8 @@ function nodePage(id) {
 
 function swarmsPage() {
   return `<h1>Swarms</h1><table id="swarm-list"><tr><th>swarm</th><th>nodes</th></tr>
-  ${state.swarms.map((s) => `<tr><td class="mono">${s.swarm_id_hex}</td>
-    <td>${s.nodes.map((m) => `<a href="#/node/${m.node_id}">${m.node_id}</a>`).join(", ")}</td></tr>`).join("")}</table>`;
+  ${state.swarms.map((s) => `<tr data-swarm="${s.swarm_id_hex}"><td class="mono">${s.swarm_id_hex}</td>
+    <td class="members">${s.nodes.map((m) => `<a href="#/node/${m.node_id}">${m.node_id}</a>`).join(", ")}</td></tr>`).join("")}</table>`;
 }
 
 async function render() {
