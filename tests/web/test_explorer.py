@@ -356,3 +356,17 @@ def test_account__what_a_wallet_holds_and_may_claim(web):
     with pytest.raises(urllib.error.HTTPError) as refused:
         web.bridge("/web/account/0x1234")
     assert refused.value.code == 400
+
+
+def test_node_page__a_cancelled_node_shows_its_exit(web):
+    staking, operator = web.suite.staking, web.roles[OPEN_OPERATOR]
+    staking.register(
+        NodeKeys.generate(), "127.0.0.1:2", OPEN_FEE_BPS, staking.requirement() / 4, operator
+    ).send()
+    node_id = int(staking.contract.node_count())
+    staking.cancel(node_id, operator).send()
+    assert staking.node(node_id).exit_reason == 4
+    web.wait_synced()
+    web.browser.open(web.url + f"#/node/{node_id}")
+    assert web.browser.text("#node-status") == "cancelled"
+    assert web.browser.text("#node-exit") == "cancelled"

@@ -154,7 +154,7 @@ function nodePage(id) {
     ${card("node-fee", "Operator fee", `${n.fee_bps / 100} %`)}
     ${o ? card("node-minimum", "Minimum contribution", sesh(o.min_contribution)) : ""}
     ${card("node-contributors", "Contributors", n.contributors.length)}
-    ${card("node-exit", "Exit", n.exit_unlock_time ? `unlocks ${when(n.exit_unlock_time)}` : n.exit_reason !== null ? `reason ${n.exit_reason}` : "none")}
+    ${card("node-exit", "Exit", exitState(n))}
   </div>
   <table><tr><th>operator</th><td class="mono" id="node-operator">${n.operator}</td></tr>
     <tr><th>endpoint</th><td class="mono">${esc(n.endpoint)}</td></tr>
@@ -175,6 +175,16 @@ function nodePage(id) {
   <h2>Rewards</h2><p><button id="claim" type="button">Claim my rewards</button></p>
   ${cmd(`sesh rewards claim --node ${id}`)}
   ${cmd(`sesh node status ${id}`)}`;
+}
+
+// NodeExited's reasons (docs/staking.md).
+const EXIT_REASONS = ["exit finalized", "network exit", "removed by a network vote", "liquidated", "cancelled"];
+function exitState(n) {
+  const parts = [];
+  if (n.exit_reason !== null && n.exit_reason !== undefined) parts.push(EXIT_REASONS[n.exit_reason] || `reason ${n.exit_reason}`);
+  else if (n.status === "exiting") parts.push("exit requested");
+  if (n.exit_unlock_time) parts.push(`stake unlocks ${when(n.exit_unlock_time)}`);
+  return parts.length ? parts.join("; ") : "none";
 }
 
 function swarmsPage() {
