@@ -146,7 +146,9 @@ class Browser:
             self.loop.run_until_complete(asyncio.sleep(0.1))
 
     def text(self, selector: str) -> str:
-        return self.evaluate(f"document.querySelector({json.dumps(selector)}).innerText").strip()
+        element = f"document.querySelector({json.dumps(selector)})"
+        # SVG elements have no innerText.
+        return self.evaluate(f"{element}.innerText ?? {element}.textContent").strip()
 
     def click(self, selector: str) -> None:
         self.evaluate(f"document.querySelector({json.dumps(selector)}).click()")

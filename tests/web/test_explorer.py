@@ -370,3 +370,19 @@ def test_node_page__a_cancelled_node_shows_its_exit(web):
     web.browser.open(web.url + f"#/node/{node_id}")
     assert web.browser.text("#node-status") == "cancelled"
     assert web.browser.text("#node-exit") == "cancelled"
+
+
+def test_times__are_shown_in_the_readers_time_zone(web):
+    browser = Browser(CHROMIUM)
+    try:
+        browser.call("Emulation.setTimezoneOverride", timezoneId="Asia/Tokyo")
+        browser.open(web.url)
+        assert "times in Asia/Tokyo" in browser.text("#footer")
+        start = web.bridge("/web/chain")["pool_start"]
+        expected = browser.evaluate(
+            f"new Date({start} * 1000).toLocaleString(undefined, {{timeZoneName: 'short'}})"
+        )
+        assert "GMT+9" in expected
+        assert f"{expected} (pool start)" in browser.text("#chart")
+    finally:
+        browser.close()
