@@ -54,6 +54,7 @@ class Figures:
     losses: int = 0
     catch_up_s: float = 0.0
     cursors_checked: int = 0
+    tracebacks_in_logs: int = 0
     wall_s: float = 0.0
 
 
@@ -264,6 +265,10 @@ class Soak:
         self.figures.catch_up_s = round(time.monotonic() - started, 2)
         self.figures.losses = asyncio.run(self.all_retrievable())
         self.figures.swarm_sizes_after = sorted(len(m) for m in self.live()[0].swarms().values())
+        assert self.net is not None
+        self.figures.tracebacks_in_logs = sum(
+            node.log.read_text(errors="replace").count("Traceback") for node in self.net.nodes
+        )
 
 
 def _read_only(node: NetNode) -> sqlite3.Connection:
