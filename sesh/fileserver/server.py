@@ -34,7 +34,7 @@ from aiohttp import web
 from nacl.bindings import crypto_box_keypair, crypto_scalarmult_base
 
 from sesh.fileserver.store import FileStore
-from sesh.node.onion.relay import read_up_to
+from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.protocol.lsrpc import (
     V4_TARGET,
     LsrpcError,
@@ -113,12 +113,13 @@ class FileServer:
         return app
 
     async def onion_request(self, request: web.Request) -> web.Response:
-        limit = self.max_request_bytes
-        if request.content_length is not None and request.content_length > limit:
+        try:
+            body = await read_body(request.content, request.content_length, self.max_request_bytes)
+        except BodyTooLarge:
             return web.Response(status=413, text="Request body too large")
-        body = await read_up_to(request.content, limit + 1)
-        if len(body) > limit:
-            return web.Response(status=413, text="Request body too large")
+        except BodyIncomplete as exc:
+            log.info("upload from %s not received whole: %s", request.remote, exc)
+            return web.Response(status=400, text="Incomplete request body")
         try:
             opened = open_server_request(body, self.secret, self.public)
         except OnionError as exc:

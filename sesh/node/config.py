@@ -37,7 +37,7 @@
     peer_timeout = 5.0                       # seconds per node-to-node request
 
     [onion]
-    max_request_bytes = 1048576              # larger onion requests are refused (413)
+    max_request_bytes = 10485760             # larger onion requests are refused (413)
     relay_timeout = 20.0                     # seconds to wait for the next hop
     server_relay = true                      # relay to servers (file server) for clients
     server_timeout = 25.0                    # seconds to wait for such a server
@@ -149,7 +149,7 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class OnionConfig:
-    max_request_bytes: int = 1 << 20
+    max_request_bytes: int = 10 << 20
     relay_timeout: float = 20.0
     server_relay: bool = True
     server_timeout: float = 25.0
@@ -329,7 +329,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     )
     onion = OnionConfig(
         max_request_bytes=_int(
-            onion_data.get("max_request_bytes", 1 << 20), "onion.max_request_bytes", minimum=1024
+            onion_data.get("max_request_bytes", 10 << 20), "onion.max_request_bytes", minimum=1024
         ),
         relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
         server_relay=_flag(onion_data.get("server_relay", True), "onion.server_relay"),

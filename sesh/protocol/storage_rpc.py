@@ -29,7 +29,7 @@ from nacl.exceptions import BadSignatureError
 
 from sesh.crypto.key_files import x25519_from_ed25519
 from sesh.protocol.hexes import from_hex
-from sesh.protocol.wire_json import MAX_DEPTH, nesting
+from sesh.protocol.wire_json import MAX_DEPTH, too_deep
 
 SECOND_MS = 1_000
 DAY_MS = 86_400_000
@@ -460,7 +460,7 @@ def parse_expire(params: dict[str, Any]) -> ExpireRequest:
 def parse_rpc_body(body: bytes) -> tuple[str, dict[str, Any]]:
     """(method, params) of a storage RPC body; RpcError(400) as Session words it."""
     try:
-        if nesting(body) > MAX_DEPTH:
+        if too_deep(body):
             raise RpcError(400, f"invalid json: nested deeper than {MAX_DEPTH} levels")
         if body[:1] == b"{" and body[1:2] != b"\x00":
             # What json.loads(bytes) decodes as UTF-8 (no BOM, no UTF-16/32 zero bytes),

@@ -5,7 +5,7 @@ a node leaves the network (a swarm change). At the end, every acknowledged messa
 be retrievable through a three-hop path from every live member of its swarm, and every
 catch-up cursor must have reached its peer's head. Figures go to bench/results/soak.json.
 
-    python -m tests.node.soak --nodes 10 --duration 300     # `make soak`
+    python -m tests.node.soak --nodes 11 --duration 300     # `make soak`
     tests/node/test_soak.py                                 # the short run in `make test`
 """
 
@@ -47,12 +47,14 @@ class Figures:
     kills: int = 0
     restarts: int = 0
     swarm_changes: int = 0
+    nodes_moved_between_swarms: int = 0
     swarm_sizes_before: list[int] = field(default_factory=list)
     swarm_sizes_after: list[int] = field(default_factory=list)
     retrievals_checked: int = 0
     losses: int = 0
     catch_up_s: float = 0.0
     cursors_checked: int = 0
+    tracebacks_in_logs: int = 0
     wall_s: float = 0.0
 
 
@@ -171,11 +173,21 @@ class Soak:
                 self.figures.restarts += 1
 
     def swarm_change(self) -> None:
-        """A node leaves the network (its exit on chain); every node follows."""
+        """A node leaves the network (its exit on chain); every node follows. With two
+        swarms or more, the leaver is from the smallest, which then takes a node from
+        another: that node's messages move."""
         assert self.net is not None
-        self.left = self.rng.choice(self.live()[1:])
+        before = self.live()[0].swarms()
+        smallest = min(before.values(), key=len)
+        candidates = [self.net.by_id(i) for i in smallest] if len(before) > 1 else self.live()
+        self.left = self.rng.choice([n for n in candidates if n in self.live()[1:]])
         self.net.driver.exit(self.left.node_id, reason=0)
         self.net.wait_synced(self.net.driver.w3.eth.block_number)
+        after = self.live()[0].swarms()
+        where = {node: swarm for swarm, nodes in before.items() for node in nodes}
+        self.figures.nodes_moved_between_swarms = sum(
+            1 for swarm, nodes in after.items() for node in nodes if where.get(node) != swarm
+        )
         self.figures.swarm_changes += 1
 
     # ----- the end
@@ -253,6 +265,10 @@ class Soak:
         self.figures.catch_up_s = round(time.monotonic() - started, 2)
         self.figures.losses = asyncio.run(self.all_retrievable())
         self.figures.swarm_sizes_after = sorted(len(m) for m in self.live()[0].swarms().values())
+        assert self.net is not None
+        self.figures.tracebacks_in_logs = sum(
+            node.log.read_text(errors="replace").count("Traceback") for node in self.net.nodes
+        )
 
 
 def _read_only(node: NetNode) -> sqlite3.Connection:
@@ -299,7 +315,7 @@ def soak(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nodes", type=int, default=10)
+    parser.add_argument("--nodes", type=int, default=11, help="11 make two swarms")
     parser.add_argument("--duration", type=float, default=300.0, help="seconds of load")
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()

@@ -111,7 +111,7 @@ def test_identity__storage_and_onion_settings_are_read_and_checked(tmp_path):
         "[storage]\nmax_bytes = 1048576\nsync_interval = 2.5\n[onion]\nrelay_timeout = 3\n",
     )
     assert config.storage.max_bytes == 1 << 20 and config.storage.sync_interval == 2.5
-    assert config.onion.relay_timeout == 3.0 and config.onion.max_request_bytes == 1 << 20
+    assert config.onion.relay_timeout == 3.0 and config.onion.max_request_bytes == 10 << 20
     with pytest.raises(ConfigError, match="storage.max_bytes"):
         config_with(tmp_path, "[storage]\nmax_bytes = 10\n")
     with pytest.raises(ConfigError, match="unknown key onion.speed"):

@@ -237,7 +237,7 @@ def test_network__malformed_input_gets_its_status_and_no_message_is_lost(network
         400,
         b"Error parsing onion request: ephemeral_key is not hexadecimal",
     )
-    assert post(onion, b"\x00" * ((1 << 20) + 8))[0] == 413
+    assert post(onion, b"\x00" * ((10 << 20) + 8))[0] == 413
     rpc = node.url + "/storage_rpc/v1"
     assert post(rpc, b"{") == (400, b"invalid json")
     stale = retrieve_params(user, now_ms() - 120_000)

@@ -38,6 +38,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from sesh.node.http import BodyIncomplete, BodyTooLarge, read_body
 from sesh.node.metrics import Metrics
 from sesh.protocol.lsrpc import PROTOCOLS, server_url, target_allowed
 from sesh.protocol.onion import Peeled, ToServer, encrypt_reply
@@ -53,20 +54,6 @@ class ServerRelaySettings:
     timeout: float = 25.0
     allow_private: bool = False
     max_response_bytes: int = 16 << 20
-
-
-async def read_up_to(stream: aiohttp.StreamReader, limit: int) -> bytes:
-    """The stream to its end or to `limit` bytes, whichever comes first (one `read(n)`
-    returns only what has arrived so far)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = await stream.read(limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 class ForbiddenAddress(OSError):
@@ -156,12 +143,19 @@ class ServerRelay:
                 timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 allow_redirects=False,
             ) as response:
-                limit = self.settings.max_response_bytes
-                if response.content_length is not None and response.content_length > limit:
+                try:
+                    body = await read_body(
+                        response.content,
+                        response.content_length,
+                        self.settings.max_response_bytes,
+                    )
+                except BodyTooLarge:
                     return self._plain(502, "Server answer too large", "server_too_large")
-                body = await read_up_to(response.content, limit + 1)
-                if len(body) > limit:
-                    return self._plain(502, "Server answer too large", "server_too_large")
+                except BodyIncomplete as exc:
+                    log.info("relay to server %s: answer cut off: %s", step.host, exc)
+                    return self._plain(
+                        502, f"Server unreachable: {step.host}", "server_unreachable"
+                    )
                 self._count("relayed_server")
                 return web.Response(
                     status=response.status,

@@ -67,7 +67,7 @@ MAX_RELAY_RESPONSE_BYTES = 16 << 20
 
 @dataclass
 class OnionSettings:
-    max_request_bytes: int = 1 << 20
+    max_request_bytes: int = 10 << 20  # Session's storage server's bound
     relay_timeout: float = 20.0
 
 
