@@ -24,6 +24,7 @@ from rich.console import Console
 from sesh.contracts import Suite
 from sesh.crypto.node_keys import NodeKeys
 from sesh.devnet.chain import DEVNET_CHAIN_ID, Anvil, free_port, start_anvil
+from sesh.devnet.network import PUBLIC_CONTRIBUTOR
 from sesh.devnet.runner import (
     Devnet,
     anvil_accounts,
@@ -255,6 +256,47 @@ def test_claim__from_the_page__pays_the_rewards_on_chain(web):
         releases
     )  # noqa: E501
     web.shot("claimed-overview")
+
+
+NOTICE_AFTER_CONNECT = (
+    "(t => t && !t.startsWith('connected') ? t : null)"
+    "(document.querySelector('#notice-text')?.innerText)"
+)
+
+
+def test_claim_all__from_the_overview__claims_every_node_as_sesh_rewards_claim(web):
+    staking, token = web.suite.staking, web.suite.token
+    contributor = web.roles[PUBLIC_CONTRIBUTOR].address
+    nodes = [n["node_id"] for n in web.bridge(f"/web/account/{contributor}")["nodes"]]
+    owed = {n: staking.claimable(n, contributor)[0] for n in nodes}
+    assert nodes and sum(owed.values()) > 0
+    before = token.balance(contributor)
+    web.browser.open(web.url)
+    web.use_wallet(PUBLIC_CONTRIBUTOR)
+    web.browser.click("#connect")
+    web.browser.wait("!!document.querySelector('#my-rewards tr[data-node]')")
+    for node_id, rewards in owed.items():
+        shown = web.browser.text(f'#my-rewards tr[data-node="{node_id}"] .rewards')
+        assert shown == format_sesh(int(rewards * UNIT))
+    web.shot("my-rewards")
+    web.browser.click("#claim-all")
+    notice = web.browser.wait(NOTICE_AFTER_CONNECT, 60)
+    assert notice.startswith("received "), notice
+    assert token.balance(contributor) - before >= sum(owed.values())
+    assert all(staking.claimable(n, contributor)[0] == 0 for n in nodes)
+
+
+def test_claim_all__an_account_with_no_stake_is_told_so(web):
+    stranger = web.roles[0].address
+    web.browser.open(web.url)
+    web.use_wallet(0)
+    web.browser.click("#connect")
+    text = web.browser.wait(
+        "(t => t && t.startsWith('0x') ? t : null)"
+        "(document.querySelector('#my-rewards')?.innerText)"
+    )
+    assert text.startswith(f"{stranger} holds ") and text.endswith("has no stake in any node.")
+    assert not web.browser.evaluate("!!document.querySelector('#claim-all')")
 
 
 def test_without_a_wallet__the_page_reads_and_refuses_to_stake_clearly(web):

@@ -58,6 +58,7 @@ async function load() {
   ]);
   Object.assign(state, { info, chain, nodes: nodes.nodes, swarms: swarms.swarms });
   state.votes = await getJson("/votes").catch(() => null); // only nodes with a key vote
+  state.wallet = state.account ? await getJson(`/web/account/${state.account}`) : null;
 }
 function nodeById(id) { return state.nodes.find((n) => n.node_id === id); }
 function openInfo(id) { return state.chain.open_nodes.find((n) => n.node_id === id); }
@@ -83,6 +84,7 @@ function overview() {
     ${card("stat-names", "Names registered", c.names === null ? "—" : c.names)}
   </div>
   <h2>Releases and rewards per node</h2>${chart(c.releases)}
+  <h2>Your stakes and rewards</h2>${myRewards()}
   <h2>Open nodes to stake in</h2>
   ${open.length ? `<table id="open-nodes"><tr><th>node</th><th>operator</th><th>fee</th><th>filled</th>
     <th>minimum contribution</th><th>reserved slots</th><th></th></tr>
@@ -93,6 +95,17 @@ function overview() {
     <td class="status">${n.status}</td><td class="stake">${sesh(n.stake)}</td><td>${n.fee_bps / 100} %</td>
     <td class="mono">${short(n.operator)}</td><td class="mono">${n.swarm_id ? BigInt(n.swarm_id).toString(16).padStart(16, "0") : "—"}</td></tr>`).join("")}
   </table>`;
+}
+
+function myRewards() {
+  const w = state.wallet;
+  if (!w) return `<p class="muted" id="my-rewards">Connect a wallet to see them here, or run:</p>${cmd("sesh rewards show")}`;
+  if (!w.nodes.length) return `<p id="my-rewards">${w.address} holds ${sesh(w.balance)} and has no stake in any node.</p>`;
+  return `<table id="my-rewards"><tr><th>node</th><th>rewards</th><th>stake to claim</th></tr>
+    ${w.nodes.map((n) => `<tr data-node="${n.node_id}"><td><a href="#/node/${n.node_id}">${n.node_id}</a></td>
+    <td class="rewards">${sesh(n.rewards)}</td><td>${sesh(n.stake)}</td></tr>`).join("")}</table>
+    <p><button id="claim-all" type="button">Claim from all my nodes</button> <span class="muted">${w.address} holds ${sesh(w.balance)}</span></p>
+    ${cmd("sesh rewards claim")}`;
 }
 
 function openRow(n) {
@@ -209,6 +222,8 @@ async function render() {
     `chain ${state.chain.chain_id} · synced to block ${state.info.synced_block} · staking ${state.chain.staking} · times in ${Intl.DateTimeFormat().resolvedOptions().timeZone}`;
   const contribute = document.getElementById("contribute");
   if (contribute) contribute.onclick = () => act(() => contributeFlow(Number(route[1]), document.getElementById("amount").value));
+  const claimAll = document.getElementById("claim-all");
+  if (claimAll) claimAll.onclick = () => act(claimAllFlow);
   const claim = document.getElementById("claim");
   if (claim) claim.onclick = () => act(() => claimFlow(Number(route[1])));
   document.body.dataset.ready = location.hash || "#/";
@@ -319,6 +334,19 @@ async function claimFlow(nodeId) {
   const hash = await simulateAndSend(account, data, "the claim");
   const after = BigInt((await getJson(`/web/account/${account}`)).balance);
   return `received ${sesh(after - before)} from node ${nodeId} (transaction ${hash})`;
+}
+
+// `sesh rewards claim`: one claim_many over every node the account has a stake in.
+async function claimAllFlow() {
+  const account = await connect();
+  const wallet = await getJson(`/web/account/${account}`);
+  const ids = wallet.nodes.map((n) => n.node_id);
+  if (!ids.length) throw new Error(`staking: ${wallet.address} has no stake in any node`);
+  const data = state.chain.selectors.claim_many + word(32) + word(ids.length) + ids.map(word).join("");
+  const before = BigInt(wallet.balance);
+  const hash = await simulateAndSend(account, data, `the claim from nodes ${ids.join(", ")}`);
+  const after = BigInt((await getJson(`/web/account/${account}`)).balance);
+  return `received ${sesh(after - before)} from nodes ${ids.join(", ")} (transaction ${hash})`;
 }
 
 document.getElementById("connect").onclick = () => act(async () => `connected ${await connect()}`);
