@@ -83,3 +83,24 @@ def test_selectors__are_the_abi_selectors_of_the_sdks_calls():
         "claim",
         "claim_many",
     }
+
+
+def test_sesh_explorer__help_has_an_example_and_sends_nothing():
+    from click.testing import CliRunner
+
+    from sesh.cli.main import main
+
+    result = CliRunner().invoke(main, ["explorer", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example: sesh explorer --network" in " ".join(result.output.split())
+    assert "--dry-run" not in result.output
+
+
+def test_sesh_explorer__a_bad_port_is_refused():
+    from click.testing import CliRunner
+
+    from sesh.cli.main import main
+
+    result = CliRunner().invoke(main, ["explorer", "--port", "70000"])
+    assert result.exit_code != 0
+    assert "70000" in result.output
