@@ -218,6 +218,31 @@ def test_contribute__with_a_permit_from_the_page__lands_on_chain(web):
     web.shot("contributed")
 
 
+def test_contribute__a_reserved_slot_below_its_amount__is_refused_before_signing(web):
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    web.use_wallet(STRANGER)
+    reserved = web.suite.staking.requirement() / 4
+    web.browser.fill("#amount", str(reserved - 1))
+    web.browser.click("#contribute")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText")
+    assert notice.startswith("staking: below reserved amount")
+    assert "eth_signTypedData_v4" not in web.browser.evaluate("window.__walletCalls")
+
+
+def test_contribute__a_reserved_slot_filled_from_the_page(web):
+    staking, holder = web.suite.staking, web.roles[STRANGER].address
+    reserved = staking.requirement() / 4
+    web.browser.open(web.url + f"#/node/{web.open_node}")
+    web.use_wallet(STRANGER)
+    web.browser.fill("#amount", str(reserved))
+    web.browser.click("#contribute")
+    notice = web.browser.wait("document.querySelector('#notice-text')?.innerText", 60)
+    assert notice.startswith(f"contributed {format_sesh(int(reserved * UNIT))}"), notice
+    stakes = {c.account: c.stake for c in staking.contributors(web.open_node)}
+    assert stakes[holder] == reserved
+    web.wait_synced()
+
+
 def test_claim__with_no_stake__is_refused_before_signing(web):
     web.browser.open(web.url + "#/node/1")
     web.browser.evaluate(f"window.__testAccount = {json.dumps(web.roles[0].address)}")

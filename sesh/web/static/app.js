@@ -296,7 +296,9 @@ async function contributeFlow(nodeId, amountText) {
   if (units === null) throw new Error(`not an amount of SESH: ${amountText}`);
   if (units === 0n) throw new Error("staking: zero amount");
   const isNew = !n.contributors.some((c) => c.address.toLowerCase() === account.toLowerCase());
-  if (isNew && units < BigInt(o.min_contribution)) throw new Error(`staking: below min contribution (node ${nodeId} takes at least ${sesh(o.min_contribution)})`);
+  const slot = o.reserved.find((r) => r.address.toLowerCase() === account.toLowerCase());
+  if (isNew && slot && units < BigInt(slot.amount)) throw new Error(`staking: below reserved amount (your slot in node ${nodeId} is ${sesh(slot.amount)})`);
+  if (isNew && !slot && units < BigInt(o.min_contribution)) throw new Error(`staking: below min contribution (node ${nodeId} takes at least ${sesh(o.min_contribution)})`);
   const wallet = await getJson(`/web/account/${account}`);
   if (BigInt(wallet.balance) < units) throw new Error(`insufficient balance: ${wallet.address} holds ${sesh(wallet.balance)}, and the contribution needs ${sesh(units)}`);
   const block = await window.ethereum.request({ method: "eth_getBlockByNumber", params: ["latest", false] });
