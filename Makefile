@@ -20,7 +20,7 @@ ARGS ?=
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
-	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
+	@echo "make test     run the whole test suite on both cores (HYPOTHESIS_PROFILE=ci|audit, TEST_WORKERS=2)"
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
 	@echo "make lint     ruff check + format check"
 	@echo "make setup    install what is missing (.venv, anvil, solc)"
