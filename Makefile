@@ -20,7 +20,7 @@ ARGS ?=
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
-	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
+	@echo "make test     run the whole test suite on both cores (HYPOTHESIS_PROFILE=ci|audit, TEST_WORKERS=2)"
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
 	@echo "make soak     minutes of load, kills and a swarm change on 11 bridges (ARGS=--duration 600)"
 	@echo "make lint     ruff check + format check"
