@@ -11,7 +11,8 @@
         releases pays 14.000 % of the balance whatever the call pattern (one
         call a year, or one a day). Anyone may send SESH in: name and Pro fees
         arrive this way and grow the rewards.
-@dev Days count from deployment; a partial day waits for the next call.
+@dev Days count from deployment (`START`), releases from the day the
+     beneficiary was set; a partial day waits for the next call.
      Only tokens the pool held at its last release (or when the beneficiary
      was set) earn: tokens that arrive later start earning at the next
      release, so a pool funded late, or fees arriving while releases lag,

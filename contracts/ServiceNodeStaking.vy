@@ -13,14 +13,17 @@
         the network, or are removed (or liquidated) by an aggregate BLS
         signature of at least two thirds of the active nodes.
 @dev Node life: Open -> Active -> Exiting -> Exited; Open -> Cancelled;
-     Active/Exiting -> Exited by a network signature. Rewards: a global
-     per-node accumulator (`reward_per_node`) that every node's accrual is a
-     difference of, so `distribute` and `claim` cost the same with 10 or with
-     2,000 active nodes. Token amounts fit in 64 bits (the whole supply is
+     Active/Exiting -> Exited by a network signature. Rewards: each pool
+     day's release is streamed evenly over the following pool day, and every
+     second of the stream is shared equally by the nodes active in it, through
+     a global per-node accumulator (`reward_per_node`) that every node's
+     accrual is a difference of, so `distribute` and `claim` cost the same with
+     10 or with 2,000 active nodes. Each contributor's part of an accrual is a
+     floor of its own (never decreasing). Token amounts fit in 64 bits (the whole supply is
      2.4e17 units < 2**64), so each node keeps its state in three packed words,
      each contributor in one, and a BLS key in three.
-     Every state change first calls `_distribute`, which pulls the pool at
-     most once per pool day.
+     Every state change first calls `_distribute`, which brings the stream up
+     to date and pulls the pool at most once per pool day.
 """
 
 
