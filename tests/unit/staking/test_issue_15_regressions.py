@@ -175,6 +175,35 @@ def test_liquidation_locks_the_stakes_as_long_as_a_removal(
     assert staking.claimable(liquidated, operator)[1] == 0
 
 
+def test_registration_the_network_refuses_to_serve_is_removed_at_once_without_penalty(
+    staking, token, chain, operator, keeper, network, network_sign, node_keys
+):
+    """Scenario 2: a registration the bridges exclude (here a garbage Ed25519 signature,
+    which the EVM cannot check) was Active on chain for good, earning and using up the
+    non-signer allowance. The bridges now sign its removal at once (docs/protocol.md,
+    "Refused registrations"); the contract accepts it like any removal: out of the
+    aggregate key and the count at once, no penalty, the stake back after the delay."""
+    keys = node_keys(4_242)
+    pubkey, _, bls_key, pop = keys.registration_args(
+        chain.chain_id, staking.address, operator.address
+    )
+    receipt = staking.register_node(
+        pubkey, b"\x00" * 64, bls_key, pop, "203.0.113.9:1", 0, REQUIREMENT, [], sender=operator
+    )
+    refused = int(receipt.return_value)
+    active_before = staking.active_nodes()
+    now = chain.pending_timestamp
+    # Only the serving nodes sign: the refused node is the one non-signer.
+    signature = network_sign("remove", refused, now, [n.keys for n in network])
+    staking.remove_with_signature(refused, now, signature, [refused], sender=keeper)
+    info = staking.node(refused)
+    assert info.exit_reason == staking.EXIT_REMOVED()
+    assert staking.active_nodes() == active_before - 1
+    chain.pending_timestamp = info.unlock_time
+    chain.mine()
+    assert staking.claimable(refused, operator)[1] == REQUIREMENT
+
+
 def test_renounce_ownership__is_not_exported(staking):
     """Renouncing would leave registrations paused (or unpausable) for good."""
     assert not hasattr(staking, "renounce_ownership")
