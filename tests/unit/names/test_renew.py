@@ -2,8 +2,8 @@
 
 import ape
 
-from sesh.names import GRACE_PERIOD, MIN_DURATION, YEAR, cost_units, token_id
-from sesh.permit import sign_permit
+from sesh.contracts.permit import sign_permit
+from sesh.rules.names import GRACE_PERIOD, MIN_DURATION, YEAR, cost_units, token_id
 from tests.unit.products import SESH_PRICE, travel
 
 from .conftest import MAX_UINT256, YEARLY_PRICES

@@ -8,8 +8,8 @@ import os
 import ape
 import pytest
 
-from sesh.names import MIN_COMMITMENT_AGE, YEAR, commitment
-from sesh.prices import SEQUENCER_GRACE_PERIOD
+from sesh.rules.names import MIN_COMMITMENT_AGE, YEAR, commitment
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD
 from tests.unit.products import HEARTBEAT, SESH_PRICE, STABLE_PRICE
 
 MAX_UINT256 = 2**256 - 1

@@ -4,7 +4,7 @@ what it prevents."""
 import ape
 import pytest
 
-from sesh.economics import DAY
+from sesh.rules.economics import DAY
 
 from .conftest import REQUIREMENT, kept_for
 
