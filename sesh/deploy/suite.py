@@ -1,9 +1,10 @@
 """`deploy all`: the whole suite, wired, funded and checked, resumable at every step.
 
 Order: SESH (deployed, or an existing/bridged one) -> RewardRatePool -> BLSVerifier ->
-ServiceNodeStaking -> pool.set_beneficiary(staking) -> price feeds (mocks on local chains)
--> SessionNameService, SessionPro -> Pro's treasury, plans, pay tokens and payment
-providers -> the pool's funding -> a check of every wire.
+ServiceNodeStaking -> price feeds (mocks on local chains) -> SessionNameService,
+SessionPro -> Pro's treasury, plans, pay tokens and payment providers -> the pool's
+funding -> pool.set_beneficiary(staking) (the pool's clock starts there, on what it holds)
+-> a check of every wire.
 
 Contracts are judged "done" by the manifest (and their code on chain); wiring steps by the
 chain itself, so a step done by hand, or by a run killed before it could record it, is
@@ -90,7 +91,6 @@ class SuiteDeployment:
                     STAKING, STAKING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
                 ),
             ),
-            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary),
         ]
         if config.mock_feeds:
             steps.append(
@@ -169,6 +169,11 @@ class SuiteDeployment:
                     self._fund,
                 )
             )
+        # After the funding: the pool pays for days from `set_beneficiary` on what it
+        # holds then (tokens arriving later earn from the next release).
+        steps.append(
+            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary)
+        )
         return steps
 
     def run(self, progress: Callable[[int, int, PlannedStep], None] | None = None) -> None:
