@@ -1,8 +1,15 @@
 """Session Pro against a Python model, with time travel and price moves.
 
-After every step: each key's expiry equals the model's; expiries never moved backwards
-except by a revocation; every amount charged equals the model's quote; SESH paid sits
-in the reward pool and stablecoins in the treasury (the Pro contract keeps none)."""
+The model keeps each key's timeline as the rule states it: the paid and granted
+segments laid end to end in the order they were bought (a segment bought while the key
+has no Pro starts now). Revoking a grant cuts what is left of its segment and moves
+every later segment earlier by as much. The model never looks at how the contract
+computes a revocation.
+
+After every step: each key's expiry equals the end of the model's timeline; expiries
+never moved backwards except by a revocation; every amount charged equals the model's
+quote; SESH paid sits in the reward pool and stablecoins in the treasury (the Pro
+contract keeps none)."""
 
 import boa
 from hypothesis import strategies as st
@@ -20,8 +27,8 @@ GENESIS = boa.env.generate_address("genesis")
 POOL = boa.env.generate_address("pool")
 TREASURY = boa.env.generate_address("treasury")
 PROVIDER = boa.env.generate_address("payment_provider")
-KEYS = [bytes([i + 1]) * 32 for i in range(3)]
-RECEIPTS = [bytes([0xE0 + i]) * 32 for i in range(4)]
+KEYS = [bytes([i + 1]) * 32 for i in range(2)]
+RECEIPTS = [bytes([0xE0 + i]) * 32 for i in range(6)]
 PLANS = {1: (30 * 86_400, 499 * USD // 100), 2: (365 * 86_400, 4999 * USD // 100)}
 HEARTBEAT = 86_400
 SESH_FUNDING = 10_000_000 * 10**9
@@ -33,15 +40,46 @@ receipts = st.sampled_from(RECEIPTS)
 slack = st.sampled_from([0, 0, 0, -1, 10**6])
 
 
+class Segment:
+    """A stretch of a key's Pro: `[start, end)`, bought by a payment or a grant."""
+
+    def __init__(self, start: int, end: int, receipt: bytes | None):
+        self.start, self.end, self.receipt = start, end, receipt
+
+
 class ProModel:
     def __init__(self, now):
-        self.expiry = dict.fromkeys(KEYS, 0)
-        self.revoked_seconds = dict.fromkeys(KEYS, 0)
-        # receipt -> [key, end, duration, revoked seconds of the key when granted, revoked]
-        self.grants: dict[bytes, list] = {}
+        # key -> its segments in the order they were bought
+        self.timelines: dict[bytes, list[Segment]] = {key: [] for key in KEYS}
+        # receipt -> revoked?
+        self.receipts: dict[bytes, bool] = {}
         self.answers = {"sesh": 2 * 10**7, "stable": USD}
         self.updated = {"sesh": now, "stable": now}
         self.spent = {(role, t): 0 for role in ROLES for t in ("sesh", "stable")}
+
+    def expiry(self, key: bytes) -> int:
+        timeline = self.timelines[key]
+        return timeline[-1].end if timeline else 0
+
+    def add(self, key: bytes, now: int, duration: int, receipt: bytes | None = None) -> int:
+        start = max(now, self.expiry(key))
+        self.timelines[key].append(Segment(start, start + duration, receipt))
+        if receipt is not None:
+            self.receipts[receipt] = False
+        return self.expiry(key)
+
+    def revoke(self, receipt: bytes, now: int) -> int:
+        self.receipts[receipt] = True
+        for key, timeline in self.timelines.items():
+            for place, segment in enumerate(timeline):
+                if segment.receipt == receipt:
+                    left = max(segment.end - max(now, segment.start), 0)
+                    segment.end -= left
+                    for later in timeline[place + 1 :]:
+                        later.start -= left
+                        later.end -= left
+                    return self.expiry(key)
+        raise AssertionError("no such grant")
 
 
 class ProMachine(RuleBasedStateMachine):
@@ -111,8 +149,7 @@ class ProMachine(RuleBasedStateMachine):
             before = token.balanceOf(ADDRESSES[payer])
             expiry = self.pro.subscribe(key, plan_id, token.address, max_amount)
         assert before - token.balanceOf(ADDRESSES[payer]) == amount
-        assert expiry == max(now, self.model.expiry[key]) + PLANS[plan_id][0]
-        self.model.expiry[key] = expiry
+        assert expiry == self.model.add(key, now, PLANS[plan_id][0])
         self.model.spent[(payer, which)] += amount
 
     @rule(
@@ -121,37 +158,24 @@ class ProMachine(RuleBasedStateMachine):
         receipt=receipts,
     )
     def grant(self, key, duration, receipt):
-        ok = receipt not in self.model.grants and MIN_DURATION <= duration <= MAX_DURATION
+        ok = receipt not in self.model.receipts and MIN_DURATION <= duration <= MAX_DURATION
         with boa.env.prank(PROVIDER):
             if not ok:
                 with boa.reverts():
                     self.pro.grant(key, duration, receipt)
                 return
             expiry = self.pro.grant(key, duration, receipt)
-        assert expiry == max(self.now(), self.model.expiry[key]) + duration
-        self.model.expiry[key] = expiry
-        self.model.grants[receipt] = [key, expiry, duration, self.model.revoked_seconds[key], False]
+        assert expiry == self.model.add(key, self.now(), duration, receipt)
 
     @rule(receipt=receipts)
     def revoke(self, receipt):
-        granted = self.model.grants.get(receipt)
         with boa.env.prank(PROVIDER):
-            if granted is None or granted[4]:
+            if self.model.receipts.get(receipt, True):
                 with boa.reverts():
                     self.pro.revoke(receipt)
                 return
             expiry = self.pro.revoke(receipt)
-        key, end, duration, shift_at_grant, _ = granted
-        now = self.now()
-        end = max(end - (self.model.revoked_seconds[key] - shift_at_grant), 0)
-        unused = 0
-        if end > now and self.model.expiry[key] > now:
-            start = max(end - duration, 0)
-            unused = min(end - max(now, start), self.model.expiry[key] - now)
-        assert expiry == self.model.expiry[key] - unused
-        self.model.expiry[key] = expiry
-        self.model.revoked_seconds[key] += unused
-        granted[4] = True
+        assert expiry == self.model.revoke(receipt, self.now())
         self.revoking = True
 
     @rule(payer=roles, key=keys)
@@ -159,7 +183,13 @@ class ProMachine(RuleBasedStateMachine):
         with boa.env.prank(ADDRESSES[payer]), boa.reverts():
             self.pro.grant(key, MIN_DURATION, b"\xaa" * 32)
 
-    @rule(seconds=st.integers(min_value=1, max_value=60 * 86_400), refresh=st.booleans())
+    @rule(
+        seconds=st.one_of(
+            st.integers(min_value=1, max_value=86_400),
+            st.integers(min_value=1, max_value=60 * 86_400),
+        ),
+        refresh=st.booleans(),
+    )
     def time_passes(self, seconds, refresh):
         boa.env.time_travel(seconds=seconds)
         self.sequencer.set_status(False, self.now() - 2 * SEQUENCER_GRACE_PERIOD)
@@ -178,7 +208,7 @@ class ProMachine(RuleBasedStateMachine):
     def expiries_match_the_model_and_only_revocations_move_them_back(self):
         for key in KEYS:
             expiry = self.pro.pro_expiry(key)
-            assert expiry == self.model.expiry[key]
+            assert expiry == self.model.expiry(key)
             if not self.revoking:
                 assert expiry >= self.seen[key]
             self.seen[key] = expiry

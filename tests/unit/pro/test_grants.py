@@ -134,3 +134,42 @@ def test_revoke__by_someone_without_the_role__is_refused(pro, provider, attacker
     with ape.reverts("pro: caller is not a payment provider"):
         pro.revoke(RECEIPT, sender=attacker)
     assert pro.is_pro(PRO_KEY)
+
+
+def test_revoking_a_later_grant_first_takes_back_every_refunded_second(pro, provider):
+    # Issue #16, 1: grant A and B (a year each), revoke B, then A. Revoking B never
+    # moved A, so A is taken back whole: the key is left with nothing.
+    year = 365 * 86_400
+    pro.grant(PRO_KEY, year, RECEIPT, sender=provider)
+    pro.grant(PRO_KEY, year, OTHER_RECEIPT, sender=provider)
+    pro.revoke(OTHER_RECEIPT, sender=provider)
+    receipt = pro.revoke(RECEIPT, sender=provider)
+    assert pro.pro_expiry(PRO_KEY) == receipt.timestamp
+    assert not pro.is_pro(PRO_KEY)
+
+
+def test_revoke__an_earlier_grant__moves_the_later_grant_which_then_goes_exactly(
+    pro, provider, chain, sesh_feed, deployer
+):
+    third = b"\x10" * 32
+    granted_at = pro.grant(PRO_KEY, MONTH, RECEIPT, sender=provider).timestamp
+    pro.grant(PRO_KEY, MONTH, OTHER_RECEIPT, sender=provider)
+    pro.grant(PRO_KEY, MONTH, third, sender=provider)
+    travel(chain, 10 * 86_400, sesh_feed, deployer)
+    first = pro.revoke(RECEIPT, sender=provider).timestamp
+    # The first grant had `granted_at + MONTH - first` left; the other two move earlier.
+    assert pro.pro_expiry(PRO_KEY) == first + 2 * MONTH
+    pro.revoke(third, sender=provider)
+    assert pro.pro_expiry(PRO_KEY) == first + MONTH
+    last = pro.revoke(OTHER_RECEIPT, sender=provider).timestamp
+    assert pro.pro_expiry(PRO_KEY) == last
+    assert granted_at < first
+
+
+def test_revoke__many_grants_in_any_order__costs_a_bounded_amount(pro, provider):
+    receipts = [bytes([0x20, i]) + bytes(30) for i in range(40)]
+    for receipt_id in receipts:
+        pro.grant(PRO_KEY, 86_400, receipt_id, sender=provider)
+    gas = [pro.revoke(r, sender=provider).gas_used for r in receipts[1::2] + receipts[::2]]
+    assert max(gas) < 120_000
+    assert not pro.is_pro(PRO_KEY)
