@@ -26,7 +26,7 @@ ADDRESSES = {role: boa.env.generate_address(role) for role in ROLES}
 GENESIS = boa.env.generate_address("genesis")
 POOL = boa.env.generate_address("pool")
 TREASURY = boa.env.generate_address("treasury")
-PROVIDER = boa.env.generate_address("payment_provider")
+PROVIDERS = [boa.env.generate_address("app_store"), boa.env.generate_address("card_processor")]
 KEYS = [bytes([i + 1]) * 32 for i in range(2)]
 RECEIPTS = [bytes([0xE0 + i]) * 32 for i in range(6)]
 PLANS = {1: (30 * 86_400, 499 * USD // 100), 2: (365 * 86_400, 4999 * USD // 100)}
@@ -37,13 +37,14 @@ STABLE_FUNDING = 1_000_000 * 10**6
 roles = st.sampled_from(ROLES)
 keys = st.sampled_from(KEYS)
 receipts = st.sampled_from(RECEIPTS)
+providers = st.sampled_from(PROVIDERS)
 slack = st.sampled_from([0, 0, 0, -1, 10**6])
 
 
 class Segment:
     """A stretch of a key's Pro: `[start, end)`, bought by a payment or a grant."""
 
-    def __init__(self, start: int, end: int, receipt: bytes | None):
+    def __init__(self, start: int, end: int, receipt: tuple | None):
         self.start, self.end, self.receipt = start, end, receipt
 
 
@@ -51,8 +52,8 @@ class ProModel:
     def __init__(self, now):
         # key -> its segments in the order they were bought
         self.timelines: dict[bytes, list[Segment]] = {key: [] for key in KEYS}
-        # receipt -> revoked?
-        self.receipts: dict[bytes, bool] = {}
+        # (provider, receipt id) -> revoked?
+        self.receipts: dict[tuple[str, bytes], bool] = {}
         self.answers = {"sesh": 2 * 10**7, "stable": USD}
         self.updated = {"sesh": now, "stable": now}
         self.spent = {(role, t): 0 for role in ROLES for t in ("sesh", "stable")}
@@ -61,14 +62,14 @@ class ProModel:
         timeline = self.timelines[key]
         return timeline[-1].end if timeline else 0
 
-    def add(self, key: bytes, now: int, duration: int, receipt: bytes | None = None) -> int:
+    def add(self, key: bytes, now: int, duration: int, receipt: tuple | None = None) -> int:
         start = max(now, self.expiry(key))
         self.timelines[key].append(Segment(start, start + duration, receipt))
         if receipt is not None:
             self.receipts[receipt] = False
         return self.expiry(key)
 
-    def revoke(self, receipt: bytes, now: int) -> int:
+    def revoke(self, receipt: tuple, now: int) -> int:
         self.receipts[receipt] = True
         for key, timeline in self.timelines.items():
             for place, segment in enumerate(timeline):
@@ -105,7 +106,8 @@ class ProMachine(RuleBasedStateMachine):
             self.sequencer.address,
         )
         self.pro.set_pay_token(self.stable.address, self.feeds["stable"].address, HEARTBEAT)
-        self.pro.set_payment_provider(PROVIDER, True)
+        for provider in PROVIDERS:
+            self.pro.set_payment_provider(provider, True)
         for plan_id, (duration, usd_price) in PLANS.items():
             self.pro.set_plan(plan_id, duration, usd_price)
         self.tokens = {"sesh": self.token, "stable": self.stable}
@@ -156,27 +158,38 @@ class ProMachine(RuleBasedStateMachine):
         key=keys,
         duration=st.sampled_from([MIN_DURATION - 1, MIN_DURATION, 30 * 86_400, MAX_DURATION]),
         receipt=receipts,
+        provider=providers,
     )
-    def grant(self, key, duration, receipt):
-        ok = receipt not in self.model.receipts and MIN_DURATION <= duration <= MAX_DURATION
-        with boa.env.prank(PROVIDER):
+    def grant(self, key, duration, receipt, provider):
+        ok = (provider, receipt) not in self.model.receipts
+        ok = ok and MIN_DURATION <= duration <= MAX_DURATION
+        with boa.env.prank(provider):
             if not ok:
                 with boa.reverts():
                     self.pro.grant(key, duration, receipt)
                 return
             expiry = self.pro.grant(key, duration, receipt)
-        assert expiry == self.model.add(key, self.now(), duration, receipt)
+        assert expiry == self.model.add(key, self.now(), duration, (provider, receipt))
 
-    @rule(receipt=receipts)
-    def revoke(self, receipt):
-        with boa.env.prank(PROVIDER):
-            if self.model.receipts.get(receipt, True):
+    @rule(receipt=receipts, provider=providers, by_owner=st.booleans())
+    def revoke(self, receipt, provider, by_owner):
+        caller = boa.env.eoa if by_owner else provider
+        with boa.env.prank(caller):
+            if self.model.receipts.get((provider, receipt), True):
                 with boa.reverts():
-                    self.pro.revoke(receipt)
+                    self.pro.revoke(provider, receipt)
                 return
-            expiry = self.pro.revoke(receipt)
-        assert expiry == self.model.revoke(receipt, self.now())
+            expiry = self.pro.revoke(provider, receipt)
+        assert expiry == self.model.revoke((provider, receipt), self.now())
         self.revoking = True
+
+    @rule(receipt=receipts, provider=providers, caller=st.sampled_from(ROLES + ["provider"]))
+    def only_the_granting_provider_or_the_owner_revokes(self, receipt, provider, caller):
+        other = next(p for p in PROVIDERS if p != provider)
+        sender = other if caller == "provider" else ADDRESSES[caller]
+        reason = "pro: caller is neither the granting provider nor the owner"
+        with boa.env.prank(sender), boa.reverts(reason):
+            self.pro.revoke(provider, receipt)
 
     @rule(payer=roles, key=keys)
     def attacker_cannot_grant(self, payer, key):
