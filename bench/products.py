@@ -86,9 +86,11 @@ def measure(chain: Chain) -> dict[str, int]:
 
     secret = b"\x42" * 32
     gas["commit"] = chain.call(
-        user, sns.functions.commit(commitment("alice", user.address, secret))
+        user, sns.functions.commit(commitment("alice", user.address, YEAR, user.address, secret))
     )
-    chain.call(other, sns.functions.commit(commitment("carol", other.address, secret)))
+    chain.call(
+        other, sns.functions.commit(commitment("carol", other.address, YEAR, other.address, secret))
+    )
     advance(chain, MIN_COMMITMENT_AGE)
     gas["register"] = chain.call(
         user, sns.functions.register("alice", user.address, YEAR, secret, MAX_UINT256)

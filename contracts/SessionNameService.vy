@@ -264,7 +264,7 @@ def commit(commitment: bytes32):
     @notice First step of a registration: records `commitment`, which hides
             the name until `register` reveals it 60 s to 24 h later.
     @dev A commitment cannot be renewed while it is still usable.
-    @param commitment `make_commitment(name, owner, secret)`.
+    @param commitment `make_commitment(name, owner, duration, payer, secret)`.
     """
     assert not pausable.paused, "sns: paused"
     assert self.commitments[commitment] + MAX_COMMITMENT_AGE < block.timestamp, (
@@ -282,6 +282,9 @@ def register(
     @notice Registers `name` for `owner` for `duration` seconds; the caller
             pays the price in SESH (approved to this contract) into the
             reward pool.
+    @dev The commitment binds the name, the owner, the duration and the
+         caller: a copied reveal sent by anyone else, or for another
+         duration, finds no commitment.
     @param name The name (its commitment must be 60 s to 24 h old).
     @param owner Receives the name's token.
     @param duration Seconds, at least 28 days.
@@ -307,6 +310,7 @@ def register_with_permit(
 ) -> uint256:
     """
     @notice `register` paid with an EIP-2612 permit instead of an approval.
+    @dev The commitment binds the name, the owner, the duration and the caller.
     @param name The name (its commitment must be 60 s to 24 h old).
     @param owner Receives the name's token.
     @param duration Seconds, at least 28 days.
@@ -615,17 +619,23 @@ def premium(name: String[32]) -> uint256:
 
 @external
 @pure
-def make_commitment(name: String[32], owner: address, secret: bytes32) -> bytes32:
+def make_commitment(
+    name: String[32], owner: address, duration: uint256, payer: address, secret: bytes32
+) -> bytes32:
     """
-    @notice The commitment to send to `commit` before registering `name`
-            for `owner` (compute it off chain to keep the name hidden).
-    @dev keccak256(abi_encode(keccak256(name), owner, secret)).
+    @notice The commitment to send to `commit` before `payer` registers
+            `name` for `owner` for `duration` seconds (compute it off chain
+            to keep the name hidden).
+    @dev keccak256(abi_encode(keccak256(name), owner, duration, payer,
+         secret)). Only `payer` can reveal it, and only for that duration.
     @param name The name.
     @param owner The future owner.
+    @param duration The seconds `register` will be asked for.
+    @param payer The account that will send `register` (and pay).
     @param secret A random 32-byte secret, revealed by `register`.
     @return bytes32 The commitment.
     """
-    return self._commitment(name, owner, secret)
+    return self._commitment(name, owner, duration, payer, secret)
 
 
 @external
@@ -675,7 +685,7 @@ def _register(
     self._check_name(name)
     self._check_duration(duration)
     assert owner != empty(address), "sns: owner is the zero address"
-    commitment: bytes32 = self._commitment(name, owner, secret)
+    commitment: bytes32 = self._commitment(name, owner, duration, msg.sender, secret)
     committed_at: uint256 = self.commitments[commitment]
     assert committed_at != 0, "sns: no commitment for this registration"
     assert block.timestamp >= committed_at + MIN_COMMITMENT_AGE, "sns: commitment too new"
@@ -902,8 +912,10 @@ def _token_id(name: String[32]) -> uint256:
 
 @internal
 @pure
-def _commitment(name: String[32], owner: address, secret: bytes32) -> bytes32:
-    return keccak256(abi_encode(keccak256(name), owner, secret))
+def _commitment(
+    name: String[32], owner: address, duration: uint256, payer: address, secret: bytes32
+) -> bytes32:
+    return keccak256(abi_encode(keccak256(name), owner, duration, payer, secret))
 
 
 @internal

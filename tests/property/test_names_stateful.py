@@ -101,7 +101,7 @@ class NamesMachine(RuleBasedStateMachine):
     def commit_and_register(self, payer, owner, name, duration, extra):
         secret = os.urandom(32)
         with boa.env.prank(ADDRESSES[payer]):
-            self.sns.commit(commitment(name, ADDRESSES[owner], secret))
+            self.sns.commit(commitment(name, ADDRESSES[owner], duration, ADDRESSES[payer], secret))
         boa.env.time_travel(seconds=MIN_COMMITMENT_AGE)
         now = self.now()
         premium = premium_usd(PREMIUM_START, self.model.expiry[name], now)

@@ -67,7 +67,9 @@ def payments(sns, pro, register, paying, token, stablecoin, registrant, subscrib
     paying(subscriber)
     register("alice", registrant)
     secret = os.urandom(32)
-    sns.commit(commitment("bob-1", registrant.address, secret), sender=registrant)
+    sns.commit(
+        commitment("bob-1", registrant.address, YEAR, registrant.address, secret), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     chain.mine()
     return {
