@@ -73,7 +73,6 @@ exports: (
     erc721.ownerOf,
     erc721.getApproved,
     erc721.isApprovedForAll,
-    erc721.approve,
     erc721.setApprovalForAll,
     erc721.name,
     erc721.symbol,
@@ -81,7 +80,9 @@ exports: (
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
     # `erc721.transferFrom` and `erc721.safeTransferFrom` are replaced below:
-    # a transfer refuses expired names and clears the name's records.
+    # a transfer refuses expired names and clears the name's records. They and
+    # `erc721.approve` (also replaced) stay `payable` as ERC-721 declares them,
+    # but refuse ETH, which the contract could never send back.
     # `erc721.tokenURI` is replaced by the on-chain JSON below, and
     # `erc721.supportsInterface` by a list without ERC-4494.
     # `erc721.permit`, `erc721.nonces`, `erc721.DOMAIN_SEPARATOR` and
@@ -450,6 +451,7 @@ def transferFrom(owner: address, to: address, token_id: uint256):
     @param to The receiver.
     @param token_id The name's token id.
     """
+    self._refuse_eth()
     assert erc721._is_approved_or_owner(msg.sender, token_id), (
         "erc721: caller is not token owner or approved"
     )
@@ -470,11 +472,31 @@ def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes
     @param token_id The name's token id.
     @param data Passed to the receiver's `onERC721Received`.
     """
+    self._refuse_eth()
     assert erc721._is_approved_or_owner(msg.sender, token_id), (
         "erc721: caller is not token owner or approved"
     )
     self._before_transfer(owner, to, token_id)
     erc721._safe_transfer(owner, to, token_id, data)
+
+
+@external
+@payable
+def approve(to: address, token_id: uint256):
+    """
+    @notice ERC-721 `approve`: lets `to` transfer `token_id` once (the zero
+            address clears the approval). Refuses ETH.
+    @dev The caller must own the name or be an operator of its owner.
+    @param to The approved account.
+    @param token_id The name's token id.
+    """
+    self._refuse_eth()
+    owner: address = erc721._owner_of(token_id)
+    assert to != owner, "erc721: approval to current owner"
+    assert msg.sender == owner or erc721.isApprovedForAll[owner][msg.sender], (
+        "sns: caller may not approve"
+    )
+    erc721._approve(to, token_id)
 
 
 @external
@@ -503,7 +525,7 @@ def set_yearly_prices(yearly_prices: uint256[PRICE_TIERS]):
         current: uint256 = self.yearly_prices[tier]
         if price > current:
             rise = True
-            assert price <= current * MAX_PRICE_RISE, "sns: a yearly price more than doubles"
+            assert price <= current * MAX_PRICE_RISE, "sns: price rise above double"
     if rise:
         if self._announced(keccak256(abi_encode("prices", yearly_prices))):
             return
@@ -963,10 +985,19 @@ def _renew_cost(name: String[32], duration: uint256) -> uint256:
     )
     if ok:
         return extract32(data, 0, output_type=uint256)
+    # Never zero: the constructor records the feed's first answer.
     last: uint256 = self._last_price
-    if last == 0:
-        price_feed._read(self.sesh_usd_feed, self.sesh_usd_heartbeat)
     return self._price(name, duration, 0, last & _ANSWER_MASK, last >> 248)
+
+
+@internal
+@payable
+def _refuse_eth():
+    """
+    @dev ERC-721 declares transfers and `approve` payable; ETH sent with them
+         could never leave the contract, so it is refused (one revert site).
+    """
+    assert msg.value == 0, "sns: ETH not accepted"
 
 
 @internal
@@ -982,7 +1013,7 @@ def _announced(change: bytes32) -> bool:
         self.change_due[change] = due
         log ChangeAnnounced(change=change, due=due)
         return True
-    assert due <= block.timestamp, "sns: change announced, not yet due"
+    assert due <= block.timestamp, "sns: change not yet due"
     self.change_due[change] = 0
     return False
 

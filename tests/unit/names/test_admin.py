@@ -65,7 +65,7 @@ def test_set_yearly_prices__a_rise__is_announced_and_made_30_days_later(sns, dep
     assert sns.change_due(change) == due
     assert [sns.yearly_prices(i) for i in range(4)] == YEARLY_PRICES
     chain.pending_timestamp = due - 1
-    with ape.reverts("sns: change announced, not yet due"):
+    with ape.reverts("sns: change not yet due"):
         sns.set_yearly_prices(prices, sender=deployer)
     chain.pending_timestamp = due
     receipt = sns.set_yearly_prices(prices, sender=deployer)
@@ -75,7 +75,7 @@ def test_set_yearly_prices__a_rise__is_announced_and_made_30_days_later(sns, dep
 
 
 def test_set_yearly_prices__more_than_doubling_a_tier__is_refused(sns, deployer):
-    with ape.reverts("sns: a yearly price more than doubles"):
+    with ape.reverts("sns: price rise above double"):
         sns.set_yearly_prices([640 * USD, 160 * USD, 40 * USD + 1, 5 * USD], sender=deployer)
     assert [sns.yearly_prices(i) for i in range(4)] == YEARLY_PRICES
 
@@ -112,7 +112,7 @@ def test_set_price_feed__is_announced_and_made_30_days_later(sns, deployer, proj
     assert sns.sesh_usd_feed() == old
     chain.pending_timestamp = due - 600
     feed.set_answer(2 * 10**17, sender=deployer)
-    with ape.reverts("sns: change announced, not yet due"):
+    with ape.reverts("sns: change not yet due"):
         sns.set_price_feed(feed, 3600, sender=deployer)
     chain.pending_timestamp = due
     receipt = sns.set_price_feed(feed, 3600, sender=deployer)
