@@ -16,12 +16,13 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup lock test devnet bench lint format clean help
+.PHONY: setup lock test devnet bench soak lint format clean help
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
 	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
+	@echo "make soak     minutes of load, kills and a swarm change on 11 bridges (ARGS=--duration 600)"
 	@echo "make lint     ruff check + format check"
 	@echo "make setup    install what is missing (.venv, anvil, solc)"
 
@@ -56,8 +57,12 @@ $(BIN)/anvil: $(NPM_STAMP) $(VENV)/bin/python
 	@test -x $(ANVIL_NPM) || { echo "setup: $(ANVIL_NPM) missing (npm platform package for $$(uname -m)?)" >&2; exit 1; }
 	@ln -sf $(CURDIR)/$(ANVIL_NPM) $@
 
+# Both cores: xdist workers take the groups of tests/conftest.py, longest first. Contracts
+# are compiled once before the workers start (each would otherwise compile on its own).
+TEST_WORKERS ?= 2
 test: setup lint
-	ape test --durations=15
+	@ape compile > /dev/null
+	ape test -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=15
 
 devnet: setup
 	ape run devnet $(ARGS)
@@ -70,6 +75,11 @@ bench: setup
 	python bench/staking_stateful.py
 	python bench/bridge.py
 	python bench/onion.py
+	python bench/fileserver.py
+
+# Minutes: bridges under load, killed and restarted, a swarm change; bench/results/soak.json.
+soak: setup
+	python -m tests.node.soak $(ARGS)
 
 lint: setup
 	ruff check .

@@ -38,7 +38,7 @@ from bench.common import (  # noqa: E402
     write_results,
 )
 from sesh.crypto import bls  # noqa: E402
-from sesh.devchain import TEST_MNEMONIC, start_anvil  # noqa: E402
+from sesh.devnet.chain import TEST_MNEMONIC, start_anvil  # noqa: E402
 
 SIGNERS = 2_000
 REGISTERED = 32

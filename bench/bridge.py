@@ -33,13 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import aiohttp  # noqa: E402
 
 from bench.common import environment, ratio, update_readme_section, write_results  # noqa: E402
-from sesh.devchain import DEVNET_CHAIN_ID, find_anvil, start_anvil  # noqa: E402
-from sesh.node.chain import TOPICS0, ChainTracker, TrackerSettings  # noqa: E402
+from sesh.devnet.chain import DEVNET_CHAIN_ID, find_anvil, start_anvil  # noqa: E402
+from sesh.node.chain.registry import verify_registration  # noqa: E402
+from sesh.node.chain.rpc import RpcPool  # noqa: E402
+from sesh.node.chain.store import Identity, Store  # noqa: E402
+from sesh.node.chain.tracker import TOPICS0, ChainTracker, TrackerSettings  # noqa: E402
 from sesh.node.metrics import Metrics  # noqa: E402
-from sesh.node.registry import verify_registration  # noqa: E402
-from sesh.node.rpc import RpcPool  # noqa: E402
-from sesh.node.store import Identity, Store  # noqa: E402
-from sesh.node.swarm import SwarmLookup, SwarmState, update_swarms  # noqa: E402
+from sesh.protocol.swarm import SwarmLookup, SwarmState, update_swarms  # noqa: E402
 from tests.node.driver import EventsDriver  # noqa: E402
 
 NODES = 1_000

@@ -12,7 +12,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 
-from sesh.devchain import compile_vyper  # noqa: F401  (re-exported for the benches)
+from sesh.devnet.chain import compile_vyper  # noqa: F401  (re-exported for the benches)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -27,8 +27,8 @@ from bench.common import (  # noqa: E402
     update_readme_section,
     write_results,
 )
-from sesh.devchain import TEST_MNEMONIC, start_anvil  # noqa: E402
-from sesh.permit import permit_message  # noqa: E402
+from sesh.contracts.permit import permit_message  # noqa: E402
+from sesh.devnet.chain import TEST_MNEMONIC, start_anvil  # noqa: E402
 
 ZERO = "0x0000000000000000000000000000000000000000"
 OPERATIONS = [

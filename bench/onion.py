@@ -41,9 +41,9 @@ from nacl.bindings import crypto_box_keypair, crypto_scalarmult, crypto_sign_ope
 from nacl.signing import SigningKey  # noqa: E402
 
 from bench.common import environment, ratio, update_readme_section, write_results  # noqa: E402
-from sesh.client import AccountKeys  # noqa: E402
-from sesh.devchain import free_port  # noqa: E402
-from sesh.node.onion import (  # noqa: E402
+from sesh.devnet.chain import free_port  # noqa: E402
+from sesh.protocol.accounts import AccountKeys
+from sesh.protocol.onion import (  # noqa: E402
     AES_GCM,
     XCHACHA20,
     Hop,
@@ -57,7 +57,7 @@ from sesh.node.onion import (  # noqa: E402
     seal,
     unseal,
 )
-from sesh.node.storage_requests import message_hash  # noqa: E402
+from sesh.protocol.storage_rpc import message_hash  # noqa: E402
 from tests.node.localnet import LocalNet, identity_for  # noqa: E402
 
 ROUND_TRIPS = 400

@@ -27,10 +27,10 @@ from bench.common import (  # noqa: E402
     update_readme_section,
     write_results,
 )
-from sesh.devchain import TEST_MNEMONIC, start_anvil  # noqa: E402
-from sesh.names import MIN_COMMITMENT_AGE, YEAR, commitment, token_id  # noqa: E402
-from sesh.permit import permit_message  # noqa: E402
-from sesh.prices import SEQUENCER_GRACE_PERIOD, USD  # noqa: E402
+from sesh.contracts.permit import permit_message  # noqa: E402
+from sesh.devnet.chain import TEST_MNEMONIC, start_anvil  # noqa: E402
+from sesh.rules.names import MIN_COMMITMENT_AGE, YEAR, commitment, token_id  # noqa: E402
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD, USD  # noqa: E402
 
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT256 = 2**256 - 1

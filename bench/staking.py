@@ -33,8 +33,8 @@ from bench.common import (  # noqa: E402
     write_results,
 )
 from sesh.crypto import bls  # noqa: E402
-from sesh.devchain import TEST_MNEMONIC, start_anvil  # noqa: E402
-from sesh.registration import NodeKeys  # noqa: E402
+from sesh.crypto.node_keys import NodeKeys  # noqa: E402
+from sesh.devnet.chain import TEST_MNEMONIC, start_anvil  # noqa: E402
 
 UNIT = 10**9
 REQUIREMENT = 25_000 * UNIT

@@ -14,9 +14,10 @@ from pathlib import Path
 import click
 from ape.cli import network_option
 
-from sesh.accounts import resolve_account
-from sesh.cli_support import ChainCommand
-from sesh.deploy import (
+from sesh.cli.accounts import resolve_account
+from sesh.cli.support import ChainCommand
+from sesh.deploy.manifest import Manifest, ManifestError
+from sesh.deploy.steps import (
     ZERO_ADDRESS,
     Deployer,
     DeployError,
@@ -24,7 +25,6 @@ from sesh.deploy import (
     deploy_token,
     is_local_network,
 )
-from sesh.deployments import Manifest, ManifestError
 
 account_option = click.option(
     "--account",
@@ -143,8 +143,8 @@ def all_(network, account_alias, deployments_dir, config_path, yes, verify):
     """
     from ape import chain
 
-    from sesh.deploy_config import ConfigError, default_config_path, load_config
-    from sesh.deploy_suite import SuiteDeployment
+    from sesh.deploy.config import ConfigError, default_config_path, load_config
+    from sesh.deploy.suite import SuiteDeployment
 
     local = is_local_network(network.name)
     path = config_path or default_config_path(network.name)

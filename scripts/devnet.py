@@ -5,10 +5,10 @@
     make devnet ARGS="--nodes 16"     # more service nodes (default 12)
 
 Starts anvil (Prague, Arbitrum-like chain id), deploys the whole suite with the same code
-as `ape run deploy all` (sesh.deploy_suite, configured by deploy/local.toml), registers
+as `ape run deploy all` (sesh.deploy.suite, configured by deploy/local.toml), registers
 the service nodes (some delegated), starts a bridge per node on loopback
 (`.cache/devnet/node-<i>/`), waits until they agree on the swarm map, and runs the story
-of sesh/devnet_story.py. Then it keeps everything running until Ctrl-C.
+of sesh/devnet/story.py. Then it keeps everything running until Ctrl-C.
 """
 
 import signal
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import click
 
-from sesh.devchain import DEVNET_CHAIN_ID, DevchainError, start_anvil
-from sesh.devnet import (
+from sesh.devnet.chain import DEVNET_CHAIN_ID, DevchainError, start_anvil
+from sesh.devnet.network import DEFAULT_PORT
+from sesh.devnet.runner import (
     DevnetError,
     anvil_accounts,
     connected,
@@ -26,8 +27,7 @@ from sesh.devnet import (
     pick_ports,
     start_nodes_and_story,
 )
-from sesh.devnet_network import DEFAULT_PORT
-from sesh.devnet_story import MIN_STORY_NODES
+from sesh.devnet.story import MIN_STORY_NODES
 
 DEVNET_DIR = Path(".cache/devnet")
 
@@ -75,8 +75,8 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
     from ape.logging import LogLevel, logger
     from rich.console import Console
 
-    from sesh.client import ClientError
-    from sesh.devnet_story import StoryError
+    from sesh.client.onion_client import ClientError
+    from sesh.devnet.story import StoryError
 
     if 0 < nodes < MIN_STORY_NODES:
         raise click.BadParameter(
@@ -112,7 +112,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
             compiled = project.load_contracts()
         console.print(f"[bold]Compiled[/] {len(compiled)} contracts (.build/)")
         console.print(
-            f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy_suite, "
+            f"[bold]Deploying[/] the suite ({config_path}) with sesh.deploy.suite, "
             "the code of `ape run deploy all`"
         )
         try:

@@ -64,3 +64,49 @@ def _lean_ape_reverts():
     FoundryProvider._handle_execution_reverted = lean
     yield
     FoundryProvider._handle_execution_reverted = original
+
+
+# ----- Running on both cores (`make test` runs `ape test -n 2 --dist loadgroup`)
+#
+# xdist hands out work units one at a time to whichever worker is free. A unit is a test
+# module, or the modules of one group below (tests sharing an expensive session fixture, set
+# up once), and the units go out longest first so the run ends with short ones on both
+# workers. Durations are those `make test` prints (the 15 slowest); a module not listed
+# here is short and keeps its place.
+SHARED_GROUPS = {
+    # One chain with the suite deployed by `ape run deploy all` (tests/cli/conftest.py).
+    "tests/cli/": "cli",
+}
+LONGEST_FIRST = [
+    "tests/cli/",
+    "tests/property/test_staking_stateful.py",
+    "tests/deploy/test_deploy_suite.py",
+    "tests/property/test_token_stateful.py",
+    "tests/devnet/test_devnet_story.py",
+    "tests/node/test_soak.py",
+    "tests/property/test_pool_emission.py",
+    "tests/node/test_network.py",
+    "tests/property/test_pro_stateful.py",
+    "tests/node/test_process.py",
+    "tests/node/test_attachments_network.py",
+    "tests/node/test_fuzz.py",
+    "tests/property/test_names_stateful.py",
+    "tests/property/",
+    "tests/node/",
+]
+
+
+def _rank(nodeid: str) -> int:
+    for rank, prefix in enumerate(LONGEST_FIRST):
+        if nodeid.startswith(prefix):
+            return rank
+    return len(LONGEST_FIRST)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: _rank(item.nodeid))  # stable: a module keeps its order
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = next((g for p, g in SHARED_GROUPS.items() if module.startswith(p)), module)
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sesh import names as rules
 from sesh.contracts.base import ContractError, Tx, Wrapper, view
-from sesh.units import format_sesh, from_units, to_units
+from sesh.rules import names as rules
+from sesh.rules.units import format_sesh, from_units, to_units
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sesh.contracts.base import Wrapper
-from sesh.units import from_units
+from sesh.rules.units import from_units
 
 
 class RewardPool(Wrapper):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sesh.contracts.base import ContractError, Tx, Wrapper, indexed_ids, view
-from sesh.units import format_sesh
+from sesh.rules.units import format_sesh
 
 
 @dataclass(frozen=True)

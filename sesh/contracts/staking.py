@@ -8,8 +8,8 @@ from enum import IntEnum
 from typing import Any
 
 from sesh.contracts.base import ContractError, Tx, Wrapper, indexed_ids
-from sesh.registration import NodeKeys
-from sesh.units import format_sesh, from_units, to_units
+from sesh.crypto.node_keys import NodeKeys
+from sesh.rules.units import format_sesh, from_units, to_units
 
 BPS = 10_000
 MAX_RESERVATIONS = 9

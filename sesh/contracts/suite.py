@@ -12,8 +12,8 @@ from sesh.contracts.pool import RewardPool
 from sesh.contracts.pro import Pro
 from sesh.contracts.staking import Staking
 from sesh.contracts.token import Token
-from sesh.deploy_suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
-from sesh.deployments import DEFAULT_DIRECTORY, Manifest, ManifestError
+from sesh.deploy.manifest import DEFAULT_DIRECTORY, Manifest, ManifestError
+from sesh.deploy.suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
 
 
 class Suite:

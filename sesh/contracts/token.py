@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from sesh.contracts.base import ContractError, Tx
-from sesh.permit import PermitSignature, sign_permit
-from sesh.units import format_sesh, from_units, to_units
+from sesh.contracts.permit import PermitSignature, sign_permit
+from sesh.rules.units import format_sesh, from_units, to_units
 
 # A permit's validity: long enough for a slow wallet, short enough to be useless later.
 PERMIT_LIFETIME = 3600

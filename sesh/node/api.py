@@ -17,10 +17,11 @@ from typing import Any
 from aiohttp import web
 
 from sesh import __version__
-from sesh.node.chain import ChainTracker
+from sesh.node.chain.registry import Node, Registry
+from sesh.node.chain.tracker import ChainTracker
 from sesh.node.metrics import Metrics
-from sesh.node.registry import Node, Registry
-from sesh.node.swarm import parse_session_id, swarm_space
+from sesh.protocol.hexes import from_hex
+from sesh.protocol.swarm import parse_session_id, swarm_space
 
 
 def node_json(node: Node, swarm_id: int | None) -> dict[str, Any]:
@@ -169,7 +170,7 @@ class RegistryApi:
     def pro(self, request: web.Request) -> web.Response:
         text = request.match_info["pubkey"].lower().removeprefix("0x")
         try:
-            pubkey = bytes.fromhex(text)
+            pubkey = from_hex(text)
         except ValueError:
             return error(400, "a Pro public key is 64 hex digits")
         if len(pubkey) != 32:

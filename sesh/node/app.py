@@ -21,22 +21,24 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from sesh.node import guard
 from sesh.node.api import RegistryApi
-from sesh.node.chain import ChainTracker, TrackerSettings
-from sesh.node.chain_tx import ChainClock, StakingChain, load_sender
+from sesh.node.chain.rpc import RpcPool
+from sesh.node.chain.store import Identity, Store
+from sesh.node.chain.tracker import ChainTracker, TrackerSettings
 from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
-from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
-from sesh.node.peers import PeerClient
-from sesh.node.replication import StorageService, StorageSettings
-from sesh.node.router import OnionRouter, OnionSettings
-from sesh.node.rpc import RpcPool
-from sesh.node.storage import StorageRpc
-from sesh.node.store import Identity, Store
-from sesh.node.votes import VotesService
-from sesh.node.votes_db import VotesDB
+from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
+from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.storage.messages import MessageDB
+from sesh.node.storage.peers import PeerClient
+from sesh.node.storage.replication import StorageService, StorageSettings
+from sesh.node.storage.rpc import StorageRpc
+from sesh.node.votes.chain_tx import ChainClock, StakingChain, load_sender
+from sesh.node.votes.db import VotesDB
+from sesh.node.votes.service import VotesService
 
 log = logging.getLogger("sesh.node")
 
@@ -58,23 +60,52 @@ class Bridge:
     tracker: ChainTracker
     identity: NodeIdentity | None = None
     components: list[Any] = field(default_factory=list)
+    # The network as this node sees it (with a node key): whom the guard exempts.
+    views: TrackerViews | None = None
 
-    def web_app(self) -> web.Application:
+    def web_app(self, watch: guard.ConnectionWatch | None = None) -> web.Application:
         # The onion route reads its body itself, against its own limit.
         limit = max(1 << 20, self.config.onion.max_request_bytes + 1)
         app = web.Application(client_max_size=limit)
+        http = self.config.http
+        metrics = self.metrics
+        views = self.views
+        watch = watch or guard.ConnectionWatch(http)
+
+        async def registered() -> frozenset[bytes]:
+            assert views is not None
+            return (await views.current()).known
+
+        guard.install(
+            app,
+            guard.Guard(
+                http,
+                watch,
+                own_key=self.identity.ed25519_pubkey if self.identity else None,
+                registered=registered if views is not None else None,
+                count=lambda result: metrics.inc("sesh_http_refused_total", result=result),
+            ),
+        )
         for component in self.components:
             component.setup_routes(app)
         return app
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve and sync until `stop` is set, then shut down cleanly."""
-        runner = web.AppRunner(self.web_app(), access_log=None)
+        http = self.config.http
+        watch = guard.ConnectionWatch(
+            http, lambda reason: self.metrics.inc("sesh_http_refused_total", result=reason)
+        )
+        runner = web.AppRunner(
+            self.web_app(watch), access_log=None, keepalive_timeout=http.idle_timeout
+        )
         await runner.setup()
-        site = web.TCPSite(runner, self.config.node.listen_host, self.config.node.listen_port)
+        server: asyncio.Server | None = None
         await self.pool.open()
         try:
-            await site.start()
+            server = await guard.serve(
+                runner, self.config.node.listen_host, self.config.node.listen_port, watch
+            )
             log.info(
                 "listening on %s:%d; syncing chain %d from block %d",
                 self.config.node.listen_host,
@@ -86,6 +117,8 @@ class Bridge:
                 for component in self.components:
                     tasks.create_task(component.run(stop))
         finally:
+            if server is not None:
+                server.close()
             await runner.cleanup()
             for component in self.components:
                 if hasattr(component, "close"):
@@ -160,6 +193,7 @@ def build_components(bridge: Bridge) -> list[Any]:
         log.info("no node.key_file: onion requests and message storage are off")
         return components
     views = TrackerViews(bridge.tracker, identity.ed25519_pubkey)
+    bridge.views = views
     peers = PeerClient(identity, timeout=config.storage.peer_timeout)
     db = MessageDB(config.node.data_dir / "messages.sqlite3", config.storage.max_bytes)
     rpc = StorageRpc(db, identity, views, peers, bridge.metrics)
@@ -169,8 +203,20 @@ def build_components(bridge: Bridge) -> list[Any]:
         StorageSettings(
             expiry_interval=config.storage.expiry_interval,
             sync_interval=config.storage.sync_interval,
+            retry_interval=config.storage.retry_interval,
         ),
     )
+    server_relay = None
+    if config.onion.server_relay:
+        server_relay = ServerRelay(
+            bridge.metrics,
+            ServerRelaySettings(
+                timeout=config.onion.server_timeout,
+                allow_private=config.onion.allow_private_servers,
+                max_response_bytes=config.onion.max_server_response_bytes,
+            ),
+        )
+        components.append(server_relay)
     router = OnionRouter(
         identity,
         views,
@@ -180,6 +226,7 @@ def build_components(bridge: Bridge) -> list[Any]:
             max_request_bytes=config.onion.max_request_bytes,
             relay_timeout=config.onion.relay_timeout,
         ),
+        server_relay,
     )
     components += [storage, router]
     if config.votes.enabled:

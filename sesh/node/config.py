@@ -32,11 +32,24 @@
     max_bytes = 1073741824                   # messages database bound; stores refused beyond
     expiry_interval = 10.0                   # seconds between drops of expired messages
     sync_interval = 30.0                     # seconds between catch-ups with swarm peers
+    retry_interval = 1.0                     # first wait after a failed catch-up (doubling)
     peer_timeout = 5.0                       # seconds per node-to-node request
 
     [onion]
-    max_request_bytes = 1048576              # larger onion requests are refused (413)
+    max_request_bytes = 10485760             # larger onion requests are refused (413)
     relay_timeout = 20.0                     # seconds to wait for the next hop
+    server_relay = true                      # relay to servers (file server) for clients
+    server_timeout = 25.0                    # seconds to wait for such a server
+    allow_private_servers = false            # also relay to loopback/private addresses (devnet)
+    max_server_response_bytes = 16777216     # larger server answers are cut off (502)
+
+    [http]                                   # what any client may ask of this node
+    header_timeout = 10.0                    # seconds to send a request's headers
+    body_timeout = 30.0                      # seconds to send its body, once headers are in
+    idle_timeout = 60.0                      # idle connections closed after this long
+    rate_limit = true                        # per client address (signed node traffic exempt):
+    rate_burst = 600                         #   a bucket of this many requests,
+    rate_per_second = 300.0                  #   refilled at this rate; empty: 429
 
     [votes]                                  # peer tests and network votes (with a key)
     enabled = true
@@ -74,7 +87,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sesh.deployments import Manifest, ManifestError
+from sesh.deploy.manifest import Manifest, ManifestError
 
 STAKING_CONTRACT = "ServiceNodeStaking"
 PRO_CONTRACT = "SessionPro"
@@ -126,13 +139,28 @@ class StorageConfig:
     max_bytes: int = 1 << 30
     expiry_interval: float = 10.0
     sync_interval: float = 30.0
+    retry_interval: float = 1.0
     peer_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
 class OnionConfig:
-    max_request_bytes: int = 1 << 20
+    max_request_bytes: int = 10 << 20
     relay_timeout: float = 20.0
+    server_relay: bool = True
+    server_timeout: float = 25.0
+    allow_private_servers: bool = False
+    max_server_response_bytes: int = 16 << 20
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = 60.0
+    rate_limit: bool = True
+    rate_burst: int = 600
+    rate_per_second: float = 300.0
 
 
 SUBMITTER_KINDS = ("ape", "unlocked")
@@ -177,6 +205,7 @@ class NodeConfig:
     storage: StorageConfig = field(default_factory=StorageConfig)
     onion: OnionConfig = field(default_factory=OnionConfig)
     votes: VotesConfig = field(default_factory=VotesConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     @property
     def database_path(self) -> Path:
@@ -196,7 +225,7 @@ def load_config(path: Path | str) -> NodeConfig:
 
 
 def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> NodeConfig:
-    _only(data, "", {"chain", "contracts", "node", "log", "storage", "onion", "votes"})
+    _only(data, "", {"chain", "contracts", "node", "log", "storage", "onion", "votes", "http"})
     chain_data = _table(data, "chain")
     contracts_data = _table(data, "contracts")
     node_data = _table(data, "node")
@@ -204,6 +233,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     storage_data = _table(data, "storage", required=False)
     onion_data = _table(data, "onion", required=False)
     votes_data = _table(data, "votes", required=False)
+    http_data = _table(data, "http", required=False)
 
     _only(chain_data, "chain.", {f.name for f in ChainConfig.__dataclass_fields__.values()})
     _only(contracts_data, "contracts.", {"manifest", "staking", "pro", "start_block"})
@@ -216,6 +246,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     _only(log_data, "log.", {"level", "format"})
     _only(storage_data, "storage.", set(StorageConfig.__dataclass_fields__))
     _only(onion_data, "onion.", set(OnionConfig.__dataclass_fields__))
+    _only(http_data, "http.", set(HttpConfig.__dataclass_fields__))
 
     providers = chain_data.get("providers")
     if not isinstance(providers, list) or not providers:
@@ -289,16 +320,38 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
             storage_data.get("expiry_interval", 10.0), "storage.expiry_interval"
         ),
         sync_interval=_float(storage_data.get("sync_interval", 30.0), "storage.sync_interval"),
+        retry_interval=_float(storage_data.get("retry_interval", 1.0), "storage.retry_interval"),
         peer_timeout=_float(storage_data.get("peer_timeout", 5.0), "storage.peer_timeout"),
     )
     onion = OnionConfig(
         max_request_bytes=_int(
-            onion_data.get("max_request_bytes", 1 << 20), "onion.max_request_bytes", minimum=1024
+            onion_data.get("max_request_bytes", 10 << 20), "onion.max_request_bytes", minimum=1024
         ),
         relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
+        server_relay=_flag(onion_data.get("server_relay", True), "onion.server_relay"),
+        server_timeout=_float(onion_data.get("server_timeout", 25.0), "onion.server_timeout"),
+        allow_private_servers=_flag(
+            onion_data.get("allow_private_servers", False), "onion.allow_private_servers"
+        ),
+        max_server_response_bytes=_int(
+            onion_data.get("max_server_response_bytes", 16 << 20),
+            "onion.max_server_response_bytes",
+            minimum=1024,
+        ),
     )
 
     votes = _votes(votes_data)
+    rate_limit = http_data.get("rate_limit", True)
+    if not isinstance(rate_limit, bool):
+        raise ConfigError(f"http.rate_limit: {rate_limit!r} is not true or false")
+    http = HttpConfig(
+        **{
+            name: _float(http_data.get(name, getattr(HttpConfig, name)), f"http.{name}")
+            for name in ("header_timeout", "body_timeout", "idle_timeout", "rate_per_second")
+        },
+        rate_limit=rate_limit,
+        rate_burst=_int(http_data.get("rate_burst", 600), "http.rate_burst", minimum=1),
+    )
 
     level = str(log_data.get("level", "info")).lower()
     if level not in LOG_LEVELS:
@@ -306,7 +359,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
     fmt = str(log_data.get("format", "text")).lower()
     if fmt not in LOG_FORMATS:
         raise ConfigError(f"log.format: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
-    return NodeConfig(chain, contracts, node, level, fmt, path, storage, onion, votes)
+    return NodeConfig(chain, contracts, node, level, fmt, path, storage, onion, votes, http)
 
 
 def _votes(data: dict[str, Any]) -> VotesConfig:
@@ -417,6 +470,12 @@ def _int(value: Any, key: str, minimum: int | None = None) -> int:
         raise ConfigError(f"{key}: {value!r} is not an integer")
     if minimum is not None and value < minimum:
         raise ConfigError(f"{key}: {value} is below {minimum}")
+    return value
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: {value!r} is not true or false")
     return value
 
 

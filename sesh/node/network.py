@@ -13,9 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sesh.node.identity import x25519_from_ed25519
-from sesh.node.registry import Registry
-from sesh.node.swarm import SwarmLookup
+from sesh.crypto.key_files import x25519_from_ed25519
+from sesh.node.chain.registry import Registry
+from sesh.protocol.nodes import NodeInfo
+from sesh.protocol.swarm import SwarmLookup
 
 # Session's value for "no swarm" in get_swarm answers.
 INVALID_SWARM_ID = (1 << 64) - 1
@@ -26,44 +27,6 @@ def _x25519(ed25519: bytes) -> bytes | None:
         return x25519_from_ed25519(ed25519)
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """A serving node as peers and clients address it."""
-
-    node_id: int
-    ed25519: bytes
-    x25519: bytes
-    endpoint: str
-    swarm_id: int | None
-
-    @property
-    def host(self) -> str:
-        return self.endpoint.rpartition(":")[0].strip("[]")
-
-    @property
-    def port(self) -> int:
-        try:
-            return int(self.endpoint.rpartition(":")[2])
-        except ValueError:
-            return 0
-
-    @property
-    def url(self) -> str:
-        host = self.host
-        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
-
-    def to_json(self) -> dict:
-        """A node in Session's `get_swarm` shape (and our node id)."""
-        return {
-            "pubkey_ed25519": self.ed25519.hex(),
-            "pubkey_x25519": self.x25519.hex(),
-            "ip": self.host,
-            "port": str(self.port),
-            "port_https": self.port,
-            "node_id": self.node_id,
-        }
 
 
 @dataclass(frozen=True)

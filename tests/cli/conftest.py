@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 
-from sesh.deployments import Manifest
-from sesh.devchain import DEVNET_CHAIN_ID, start_anvil
-from sesh.units import UNIT
+from sesh.deploy.manifest import Manifest
+from sesh.devnet.chain import DEVNET_CHAIN_ID, start_anvil
+from sesh.rules.units import UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from sesh import keystore
-from sesh.registration import NodeKeys
+from sesh.crypto import keystore
+from sesh.crypto.node_keys import NodeKeys
 from tests.cli.conftest import (
     DELEGATOR,
     NEWCOMER,

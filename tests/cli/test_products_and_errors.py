@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from sesh.cli import main
+from sesh.cli.main import main
 from tests.cli.conftest import ROOT, ok, one_line_error, sesh_env
 
 PRO_KEY = "9a" * 32

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sesh.devchain import DEVNET_CHAIN_ID, start_anvil
-from sesh.node.chain import ChainTracker, TrackerSettings
+from sesh.devnet.chain import DEVNET_CHAIN_ID, start_anvil
+from sesh.node.chain.rpc import RpcPool
+from sesh.node.chain.store import Identity, Store
+from sesh.node.chain.tracker import ChainTracker, TrackerSettings
 from sesh.node.metrics import Metrics
-from sesh.node.rpc import RpcPool
-from sesh.node.store import Identity, Store
 from tests.node.driver import EventsDriver, compile_mock
 from tests.node.staking_driver import compile_contract
 

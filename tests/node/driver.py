@@ -19,10 +19,10 @@ from typing import Any
 from nacl.signing import SigningKey
 from web3 import Web3
 
-from sesh.events import EVENTS_CONTRACT
+from sesh.rules.events import EVENTS_CONTRACT
 
 ROOT = Path(__file__).resolve().parents[2]
-# The contract that emits the events (sesh.events.EVENTS_CONTRACT), wherever it lives.
+# The contract that emits the events (sesh.rules.events.EVENTS_CONTRACT), wherever it lives.
 MOCK_SOURCE = next((ROOT / "contracts").rglob(f"{EVENTS_CONTRACT}.vy"))
 BATCH = 100  # registrations per transaction (well inside the block gas limit)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sesh.events import (
+from sesh.rules.events import (
     EVENTS_BY_NAME,
     Event,
     RawLog,

@@ -17,16 +17,20 @@ from pathlib import Path
 
 from aiohttp import web
 
-from sesh.devchain import free_port
+from sesh.devnet.chain import free_port
+from sesh.node import guard
+from sesh.node.config import HttpConfig
 from sesh.node.identity import NodeIdentity
-from sesh.node.messages import MessageDB
 from sesh.node.metrics import Metrics
-from sesh.node.network import NetworkView, NodeInfo, StaticViews, static_view
-from sesh.node.onion import Hop
-from sesh.node.peers import PeerClient
-from sesh.node.replication import StorageService, StorageSettings
-from sesh.node.router import OnionRouter, OnionSettings
-from sesh.node.storage import StorageRpc
+from sesh.node.network import NetworkView, StaticViews, static_view
+from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
+from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.storage.messages import MessageDB
+from sesh.node.storage.peers import PeerClient
+from sesh.node.storage.replication import StorageService, StorageSettings
+from sesh.node.storage.rpc import StorageRpc
+from sesh.protocol.nodes import NodeInfo
+from sesh.protocol.onion import Hop
 
 
 def identity_for(label: str) -> NodeIdentity:
@@ -52,6 +56,9 @@ class LocalNode:
     service: StorageService
     router: OnionRouter
     runner: web.AppRunner | None = None
+    server: asyncio.Server | None = None
+    watch: guard.ConnectionWatch | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task] = field(default_factory=list)
 
@@ -82,6 +89,11 @@ class LocalNet:
     nodes: list[LocalNode] = field(default_factory=list)
     # More routes for each node's app (e.g. the registry API's /info for peer tests).
     extra_routes: Callable[[LocalNode, web.Application], None] | None = None
+    # Timeouts and rate limits as `sesh node run` applies them (none if not given).
+    http: HttpConfig | None = None
+    # Relay layers naming a server (None: refuse them, as a node without the relay does).
+    server_relay: ServerRelaySettings | None = None
+    max_request_bytes: int = 1 << 20
 
     async def start(self) -> LocalNet:
         infos = []
@@ -105,32 +117,67 @@ class LocalNet:
             peers = PeerClient(identity, timeout=5.0, clock=self.clock)
             rpc = StorageRpc(db, identity, views, peers, metrics, self.clock)
             service = StorageService(rpc, peers, self.settings)
+            relay = None if self.server_relay is None else ServerRelay(metrics, self.server_relay)
             router = OnionRouter(
-                identity, views, rpc, metrics, OnionSettings(relay_timeout=self.relay_timeout)
+                identity,
+                views,
+                rpc,
+                metrics,
+                OnionSettings(
+                    max_request_bytes=self.max_request_bytes, relay_timeout=self.relay_timeout
+                ),
+                relay,
             )
-            node = LocalNode(identity, info, views, rpc, service, router)
+            node = LocalNode(identity, info, views, rpc, service, router, metrics=metrics)
             self.nodes.append(node)
             await self.serve(node)
         return self
 
     async def serve(self, node: LocalNode) -> None:
-        app = web.Application(client_max_size=(1 << 20) + 1)
+        app = web.Application(client_max_size=max(1 << 20, self.max_request_bytes) + 1)
+        if self.http is not None:
+            node.watch = guard.ConnectionWatch(
+                self.http, lambda r: node.metrics.inc("sesh_http_refused_total", result=r)
+            )
+
+            async def registered(views=node.views) -> frozenset[bytes]:
+                return (await views.current()).known
+
+            guard.install(
+                app,
+                guard.Guard(
+                    self.http,
+                    node.watch,
+                    node.identity.ed25519_pubkey,
+                    registered,
+                    lambda r: node.metrics.inc("sesh_http_refused_total", result=r),
+                    clock=self.clock,
+                ),
+            )
         node.service.setup_routes(app)
         node.router.setup_routes(app)
         if self.extra_routes is not None:
             self.extra_routes(node, app)
         node.runner = web.AppRunner(app, access_log=None)
         await node.runner.setup()
-        await web.TCPSite(node.runner, node.info.host, node.info.port).start()
+        if node.watch is not None:
+            node.server = await guard.serve(node.runner, node.info.host, node.info.port, node.watch)
+        else:
+            await web.TCPSite(node.runner, node.info.host, node.info.port).start()
         node.stop = asyncio.Event()
         node.tasks = [
             asyncio.create_task(node.service.run(node.stop)),
             asyncio.create_task(node.router.run(node.stop)),
         ]
+        if node.router.server_relay is not None:
+            node.tasks.append(asyncio.create_task(node.router.server_relay.run(node.stop)))
         await asyncio.sleep(0)
 
     async def halt(self, node: LocalNode) -> None:
         """Stop a node's server and background work (its database is closed)."""
+        if node.server is not None:
+            node.server.close()
+            node.server = None
         if node.runner is not None:
             await node.runner.cleanup()
             node.runner = None

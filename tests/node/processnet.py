@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sesh.devchain import free_port
-from sesh.node.identity import write_key_file
-from sesh.node_processes import REPO_ROOT, NodeProcess, http_json, wait_until
+from sesh.crypto.key_files import write_key_file
+from sesh.devnet.chain import free_port
+from sesh.devnet.processes import REPO_ROOT, NodeProcess, http_json, wait_until
 from tests.node.driver import EventsDriver, NodeKeys, registration
 
 ROOT = REPO_ROOT
@@ -38,6 +38,8 @@ class ProcessNet:
     driver: EventsDriver
     count: int
     storage: dict = field(default_factory=dict)
+    # More [onion] settings (e.g. allow_private_servers for a file server on loopback).
+    onion: dict = field(default_factory=dict)
     nodes: list[NetNode] = field(default_factory=list)
 
     def register(self) -> None:
@@ -71,6 +73,10 @@ class ProcessNet:
             **self.storage,
         }
         storage_lines = "\n".join(f"{k} = {v}" for k, v in storage.items())
+        onion = {"relay_timeout": 15.0, **self.onion}
+        onion_lines = "\n".join(
+            f"{k} = {str(v).lower() if isinstance(v, bool) else v}" for k, v in onion.items()
+        )
         (node.directory / "node.toml").write_text(
             f"""
 [chain]
@@ -93,7 +99,7 @@ key_file = "node.key"
 {storage_lines}
 
 [onion]
-relay_timeout = 15.0
+{onion_lines}
 
 [votes]
 # Peer tests and votes are tested by test_votes_*.py (on the real staking contract).

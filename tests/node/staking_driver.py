@@ -9,8 +9,8 @@ from typing import Any
 from web3 import Web3
 
 from sesh.crypto import bls
-from sesh.devchain import compile_vyper
-from sesh.registration import NodeKeys
+from sesh.crypto.node_keys import NodeKeys
+from sesh.devnet.chain import compile_vyper
 
 UNIT = 10**9
 REQUIREMENT = 25_000 * UNIT

@@ -1,6 +1,6 @@
 """The node's keys (sesh/node/identity.py): key files, their permissions, the match with the
 configured public key, and the X25519 key derived as Session's nodes derive it; the client's
-path choice (sesh/client.py)."""
+path choice (sesh/client/onion_client.py)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,11 @@ from nacl.bindings import (
     crypto_sign_seed_keypair,
 )
 
-from sesh.client import ClientError, pick_path, subnet
+from sesh.client.onion_client import ClientError, pick_path, subnet
+from sesh.crypto.key_files import IdentityError, write_key_file, x25519_from_ed25519
 from sesh.node.config import ConfigError, load_config
-from sesh.node.identity import (
-    IdentityError,
-    NodeIdentity,
-    load_identity,
-    read_key_file,
-    write_key_file,
-    x25519_from_ed25519,
-)
-from sesh.node.network import NodeInfo
+from sesh.node.identity import NodeIdentity, load_identity, read_key_file
+from sesh.protocol.nodes import NodeInfo
 from tests.node.processnet import ROOT
 
 SEED = hashlib.sha256(b"identity test").digest()
@@ -117,7 +111,7 @@ def test_identity__storage_and_onion_settings_are_read_and_checked(tmp_path):
         "[storage]\nmax_bytes = 1048576\nsync_interval = 2.5\n[onion]\nrelay_timeout = 3\n",
     )
     assert config.storage.max_bytes == 1 << 20 and config.storage.sync_interval == 2.5
-    assert config.onion.relay_timeout == 3.0 and config.onion.max_request_bytes == 1 << 20
+    assert config.onion.relay_timeout == 3.0 and config.onion.max_request_bytes == 10 << 20
     with pytest.raises(ConfigError, match="storage.max_bytes"):
         config_with(tmp_path, "[storage]\nmax_bytes = 10\n")
     with pytest.raises(ConfigError, match="unknown key onion.speed"):
@@ -129,7 +123,15 @@ def test_identity__sesh_node_run_refuses_a_readable_key_file_in_one_line(tmp_pat
     (tmp_path / "node.key").chmod(0o644)
     config_with(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(tmp_path / "node.toml")],
+        [
+            sys.executable,
+            "-m",
+            "sesh.cli.main",
+            "node",
+            "run",
+            "--config",
+            str(tmp_path / "node.toml"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -164,3 +166,19 @@ def test_client__paths_use_distinct_nodes_in_distinct_subnets_where_possible():
         pick_path(same[:3], exclude={same[0].ed25519})
     assert subnet("example.org") == "example.org"
     assert subnet("10.9.8.7") == "10.9.8.0/24"
+
+
+def test_identity__server_relay_settings_default_to_public_servers_and_are_checked(tmp_path):
+    default = config_with(tmp_path).onion
+    assert default.server_relay and not default.allow_private_servers
+    assert default.server_timeout == 25.0
+    devnet = config_with(
+        tmp_path,
+        "[onion]\nallow_private_servers = true\nserver_timeout = 5\nserver_relay = false\n",
+    ).onion
+    assert devnet.allow_private_servers and devnet.server_timeout == 5.0
+    assert not devnet.server_relay
+    with pytest.raises(ConfigError, match="onion.allow_private_servers"):
+        config_with(tmp_path, '[onion]\nallow_private_servers = "yes"\n')
+    with pytest.raises(ConfigError, match="onion.max_server_response_bytes"):
+        config_with(tmp_path, "[onion]\nmax_server_response_bytes = 10\n")

@@ -22,15 +22,16 @@ import urllib.request
 import pytest
 from nacl.bindings import crypto_box_keypair
 
-from sesh.client import AccountKeys, OnionClient, node_from_registry, pick_path
-from sesh.devchain import DEVNET_CHAIN_ID, start_anvil
-from sesh.node.onion import AES_GCM, XCHACHA20, Hop, unseal
-from sesh.node.peers import PEER_PATH
-from sesh.node.swarm import SwarmLookup
+from sesh.client.onion_client import OnionClient, node_from_registry, pick_path
+from sesh.devnet.chain import DEVNET_CHAIN_ID, start_anvil
+from sesh.node.storage.peers import PEER_PATH
+from sesh.protocol.accounts import AccountKeys
+from sesh.protocol.onion import AES_GCM, XCHACHA20, Hop, unseal
+from sesh.protocol.swarm import SwarmLookup
 from tests.node.driver import EventsDriver, compile_mock
 from tests.node.processnet import ROOT, ProcessNet, http_json, wait_until
-from tests.node.session_builders import desktop_build, libsession_build
-from tests.node.test_storage import retrieve_params, store_params
+from tests.node.storage.test_storage import retrieve_params, store_params
+from tests.protocol.session_builders import desktop_build, libsession_build
 
 NODES = 11
 EXPIRING_TTL_MS = 10_000
@@ -236,7 +237,7 @@ def test_network__malformed_input_gets_its_status_and_no_message_is_lost(network
         400,
         b"Error parsing onion request: ephemeral_key is not hexadecimal",
     )
-    assert post(onion, b"\x00" * ((1 << 20) + 8))[0] == 413
+    assert post(onion, b"\x00" * ((10 << 20) + 8))[0] == 413
     rpc = node.url + "/storage_rpc/v1"
     assert post(rpc, b"{") == (400, b"invalid json")
     stale = retrieve_params(user, now_ms() - 120_000)
@@ -327,7 +328,7 @@ def test_network__sesh_msg_sends_and_fetches_a_sealed_message(network, tmp_path)
 
     def sesh(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "sesh.cli", "msg", *args],
+            [sys.executable, "-m", "sesh.cli.main", "msg", *args],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -17,8 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sesh.devchain import free_port
-from sesh.node.swarm import closest_swarm, swarm_space
+from sesh.devnet.chain import free_port
+from sesh.protocol.swarm import closest_swarm, swarm_space
 from tests.node.conftest import sync_now
 
 CONFIRMATIONS = 2
@@ -51,7 +51,7 @@ ed25519_pubkey = "{"00" * 32}"
 
 def start_node(config: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(config)],
+        [sys.executable, "-m", "sesh.cli.main", "node", "run", "--config", str(config)],
         cwd=ROOT,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -172,7 +172,7 @@ def test_process__serves_the_registry_over_http_and_stops_cleanly_on_sigterm(
 def run_to_the_end(config: Path) -> subprocess.CompletedProcess:
     """`sesh node run` expected to stop by itself (on an error)."""
     return subprocess.run(
-        [sys.executable, "-m", "sesh.cli", "node", "run", "--config", str(config)],
+        [sys.executable, "-m", "sesh.cli.main", "node", "run", "--config", str(config)],
         cwd=ROOT,
         capture_output=True,
         text=True,

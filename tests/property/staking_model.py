@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sesh.economics import DAY, releasable
+from sesh.rules.economics import DAY, releasable
 
 BPS = 10_000
 MAX_CONTRIBUTORS = 10

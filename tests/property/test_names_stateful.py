@@ -11,7 +11,7 @@ import boa
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from sesh.names import (
+from sesh.rules.names import (
     GRACE_PERIOD,
     MIN_COMMITMENT_AGE,
     MIN_DURATION,
@@ -21,8 +21,8 @@ from sesh.names import (
     premium_usd,
     token_id,
 )
-from sesh.prices import SEQUENCER_GRACE_PERIOD, USD
-from sesh.units import UNIT
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD, USD
+from sesh.rules.units import UNIT
 
 from .boa_helpers import deployer_for
 

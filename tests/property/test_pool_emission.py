@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sesh.economics import DAY, POOL_LAUNCH_BALANCE, releasable
+from sesh.rules.economics import DAY, POOL_LAUNCH_BALANCE, releasable
 
 from .boa_helpers import deployer_for
 

@@ -15,8 +15,8 @@ import boa
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sesh.prices import SEQUENCER_GRACE_PERIOD, USD
-from sesh.pro import MAX_DURATION, MIN_DURATION, plan_amount
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD, USD
+from sesh.rules.pro import MAX_DURATION, MIN_DURATION, plan_amount
 
 from .boa_helpers import deployer_for
 

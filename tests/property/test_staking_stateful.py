@@ -28,9 +28,9 @@ from hypothesis.stateful import (
 )
 
 from sesh.crypto import bls
-from sesh.economics import DAY, POOL_LAUNCH_BALANCE
-from sesh.registration import NodeKeys
-from sesh.units import UNIT
+from sesh.crypto.node_keys import NodeKeys
+from sesh.rules.economics import DAY, POOL_LAUNCH_BALANCE
+from sesh.rules.units import UNIT
 
 from .boa_helpers import deployer_for
 from .staking_model import (

@@ -8,8 +8,8 @@ from eth_account import Account
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from sesh.permit import permit_message
-from sesh.units import TOTAL_SUPPLY
+from sesh.contracts.permit import permit_message
+from sesh.rules.units import TOTAL_SUPPLY
 
 from .boa_helpers import deployer_for
 

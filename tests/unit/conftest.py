@@ -2,7 +2,7 @@
 
 import pytest
 
-from sesh.units import UNIT
+from sesh.rules.units import UNIT
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

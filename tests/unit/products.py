@@ -8,8 +8,8 @@ acquires a name, `payment_provider` grants Pro for off-chain purchases.
 
 import pytest
 
-from sesh.prices import SEQUENCER_GRACE_PERIOD, USD
-from sesh.units import UNIT
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD, USD
+from sesh.rules.units import UNIT
 
 # SESH at 0.20 USD, the stablecoin at 1.00 USD, both with Chainlink's 8 decimals.
 SESH_PRICE = 20 * USD // 100

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from sesh.names import MIN_COMMITMENT_AGE, commitment
-from sesh.prices import USD
+from sesh.rules.names import MIN_COMMITMENT_AGE, commitment
+from sesh.rules.prices import USD
 from tests.unit.products import *  # noqa: F403
 
 # Yearly prices of 3, 4, 5 and 6+ character names (USD, 8 decimals).

@@ -5,7 +5,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from sesh.prices import USD
+from sesh.rules.prices import USD
 
 from .conftest import PREMIUM_START, YEARLY_PRICES
 

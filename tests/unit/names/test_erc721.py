@@ -7,7 +7,7 @@ import json
 import ape
 import pytest
 
-from sesh.names import GRACE_PERIOD, YEAR, token_id
+from sesh.rules.names import GRACE_PERIOD, YEAR, token_id
 from tests.unit.products import travel
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"

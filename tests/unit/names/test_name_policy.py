@@ -4,7 +4,7 @@ ERC-721 reports for a name past its expiry. Chosen and documented in docs/produc
 import ape
 import pytest
 
-from sesh.names import GRACE_PERIOD, YEAR, name_problem, normalize, token_id
+from sesh.rules.names import GRACE_PERIOD, YEAR, name_problem, normalize, token_id
 from tests.unit.products import travel
 
 SESSION_ID = b"\x05" + bytes(range(1, 33))

@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.names import YEAR, token_id
+from sesh.rules.names import YEAR, token_id
 from tests.unit.products import travel
 
 SESSION_ID = b"\x05" + bytes(range(1, 33))

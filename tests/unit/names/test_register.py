@@ -3,7 +3,8 @@
 import ape
 import pytest
 
-from sesh.names import (
+from sesh.contracts.permit import sign_permit
+from sesh.rules.names import (
     GRACE_PERIOD,
     MAX_COMMITMENT_AGE,
     MIN_COMMITMENT_AGE,
@@ -14,7 +15,6 @@ from sesh.names import (
     premium_usd,
     token_id,
 )
-from sesh.permit import sign_permit
 from tests.unit.products import SESH_PRICE, travel
 
 from .conftest import MAX_UINT256, PREMIUM_START, YEARLY_PRICES

@@ -3,8 +3,8 @@
 import ape
 import pytest
 
-from sesh.names import GRACE_PERIOD, MIN_DURATION, YEAR, cost_units, token_id
-from sesh.permit import sign_permit
+from sesh.contracts.permit import sign_permit
+from sesh.rules.names import GRACE_PERIOD, MIN_DURATION, YEAR, cost_units, token_id
 from tests.unit.products import SESH_PRICE, travel
 
 from .conftest import MAX_UINT256, YEARLY_PRICES

@@ -1,6 +1,6 @@
 import pytest
 
-from sesh.economics import POOL_LAUNCH_BALANCE
+from sesh.rules.economics import POOL_LAUNCH_BALANCE
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.economics import DAILY_FACTOR, DAY, ONE, POOL_LAUNCH_BALANCE, pow_up, releasable
+from sesh.rules.economics import DAILY_FACTOR, DAY, ONE, POOL_LAUNCH_BALANCE, pow_up, releasable
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -26,7 +26,7 @@ def test_deploy__with_the_zero_token__is_refused(project, deployer):
 
 
 def test_daily_factor__is_0_86_to_the_365th_root_to_36_decimals(pool):
-    from sesh.economics import daily_factor_fixed_point
+    from sesh.rules.economics import daily_factor_fixed_point
 
     assert pool.DAILY_FACTOR() == DAILY_FACTOR == daily_factor_fixed_point()
     assert pool.ONE() == ONE

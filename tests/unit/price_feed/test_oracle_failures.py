@@ -9,8 +9,8 @@ import os
 import ape
 import pytest
 
-from sesh.names import MIN_COMMITMENT_AGE, YEAR, commitment, cost_units
-from sesh.prices import SEQUENCER_GRACE_PERIOD
+from sesh.rules.names import MIN_COMMITMENT_AGE, YEAR, commitment, cost_units
+from sesh.rules.prices import SEQUENCER_GRACE_PERIOD
 from tests.unit.names.conftest import YEARLY_PRICES
 from tests.unit.products import HEARTBEAT, SESH_PRICE, STABLE_PRICE
 

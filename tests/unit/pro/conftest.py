@@ -2,7 +2,7 @@
 
 import pytest
 
-from sesh.prices import USD
+from sesh.rules.prices import USD
 from tests.unit.products import *  # noqa: F403
 from tests.unit.products import HEARTBEAT
 

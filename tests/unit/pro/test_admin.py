@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.prices import USD
+from sesh.rules.prices import USD
 from tests.unit.products import HEARTBEAT
 
 from .conftest import MONTH, MONTHLY, PLANS

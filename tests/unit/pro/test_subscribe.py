@@ -3,8 +3,8 @@
 import ape
 import pytest
 
-from sesh.permit import sign_permit
-from sesh.pro import plan_amount
+from sesh.contracts.permit import sign_permit
+from sesh.rules.pro import plan_amount
 from tests.unit.products import SESH_PRICE, STABLE_PRICE, travel
 
 from .conftest import MAX_UINT256, MONTH, MONTHLY, PLANS, PRO_KEY, YEARLY

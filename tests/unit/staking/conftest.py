@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 
 from sesh.crypto import bls
-from sesh.economics import POOL_LAUNCH_BALANCE
-from sesh.registration import NodeKeys
-from sesh.units import UNIT
+from sesh.crypto.node_keys import NodeKeys
+from sesh.rules.economics import POOL_LAUNCH_BALANCE
+from sesh.rules.units import UNIT
 
 REQUIREMENT = 25_000 * UNIT
 MAX_UINT256 = 2**256 - 1

@@ -125,7 +125,7 @@ def test_contribute__public_cannot_take_what_reservations_hold(
 
 
 def test_contribute__with_permit(staking, token, chain, open_node, accounts, deployer):
-    from sesh.permit import sign_permit
+    from sesh.contracts.permit import sign_permit
 
     newcomer = accounts.generate_test_account()
     token.transfer(newcomer, QUARTER, sender=deployer)

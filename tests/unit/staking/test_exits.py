@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.economics import DAY
+from sesh.rules.economics import DAY
 
 from .conftest import REQUIREMENT
 

@@ -3,8 +3,8 @@
 import ape
 import pytest
 
+from sesh.contracts.permit import sign_permit
 from sesh.crypto import bls
-from sesh.permit import sign_permit
 
 from .conftest import REQUIREMENT
 

@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.economics import DAY, releasable
+from sesh.rules.economics import DAY, releasable
 
 from .conftest import REQUIREMENT
 

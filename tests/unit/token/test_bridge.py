@@ -6,7 +6,7 @@ stand-ins that make the same checks and calls (one chain plays both layers)."""
 import ape
 import pytest
 
-from sesh.units import TOTAL_SUPPLY, UNIT
+from sesh.rules.units import TOTAL_SUPPLY, UNIT
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 # Arguments of registerTokenOnL2 after the L2 token address, before the credit-back address.
@@ -168,7 +168,7 @@ def test_withdraw__beyond_the_l2_balance__is_refused_and_releases_nothing(
 
 
 def test_l2_token__permit_works_as_on_l1(l2_token, holder, spender, chain):
-    from sesh.permit import sign_permit
+    from sesh.contracts.permit import sign_permit
 
     sig = sign_permit(holder, l2_token, spender.address, 9, chain.pending_timestamp + 600)
     l2_token.permit(holder, spender, 9, *sig.as_args(), sender=spender)

@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.units import TOTAL_SUPPLY
+from sesh.rules.units import TOTAL_SUPPLY
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 

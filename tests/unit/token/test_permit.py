@@ -3,7 +3,7 @@
 import ape
 import pytest
 
-from sesh.permit import permit_message, sign_permit
+from sesh.contracts.permit import permit_message, sign_permit
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

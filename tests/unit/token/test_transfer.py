@@ -2,7 +2,7 @@
 
 import ape
 
-from sesh.units import TOTAL_SUPPLY, UNIT
+from sesh.rules.units import TOTAL_SUPPLY, UNIT
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_UINT256 = 2**256 - 1

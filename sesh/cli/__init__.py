@@ -1,0 +1,1 @@
+"""The `sesh` command line: one module per command group, and the helpers they share."""

@@ -1,0 +1,151 @@
+"""What every chain command of the `sesh` CLI shares: network, account and manifest
+options, dry runs, one-line errors, and amounts shown in SESH."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from ape.cli import network_option
+from rich.console import Console
+from rich.table import Table
+
+from sesh.cli.support import ChainCommand
+
+# The devnet (`make devnet`) unless SESH_NETWORK or --network says otherwise.
+DEFAULT_NETWORK = "arbitrum:devnet:node"
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+class SeshCommand(ChainCommand):
+    """A chain command whose refusals (contract reverts, SDK checks, keystores,
+    manifests) end as one `Error: ...` line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ape.logging import LogLevel, logger
+
+        from sesh.contracts import ContractError
+        from sesh.crypto.keystore import KeystoreError
+        from sesh.deploy.manifest import ManifestError
+
+        # The command prints what it did (its transactions too); Ape's INFO lines
+        # ("Connecting to …", "Confirmed …") would only repeat it.
+        if logger.level < LogLevel.WARNING:
+            logger.set_level(LogLevel.WARNING)
+        try:
+            return super().invoke(ctx)
+        except (ContractError, KeystoreError, ManifestError, ValueError) as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from None
+
+
+def chain_options(f: Callable) -> Callable:
+    """--network, --account, --manifest, --deployments-dir."""
+    f = click.option(
+        "--deployments-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("deployments"),
+        envvar="SESH_DEPLOYMENTS_DIR",
+        show_default=True,
+        help="Where deployments/<chain_id>.json is looked up.",
+    )(f)
+    f = click.option(
+        "--manifest",
+        "manifest_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SESH_MANIFEST",
+        help="A deployment manifest to use instead (refused if it is for another chain).",
+    )(f)
+    f = click.option(
+        "--account",
+        "account_alias",
+        metavar="ALIAS",
+        envvar="SESH_ACCOUNT",
+        help="Ape account alias that signs (TEST::<n> for test accounts on local chains).",
+    )(f)
+    f = network_option(default=os.environ.get("SESH_NETWORK", DEFAULT_NETWORK))(f)
+    return f
+
+
+def dry_run_option(f: Callable) -> Callable:
+    return click.option(
+        "--dry-run", is_flag=True, help="Print the transaction and simulate it; send nothing."
+    )(f)
+
+
+def chain_command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable:
+    """`@group.command` with SeshCommand and the chain options."""
+
+    def decorator(f: Callable) -> Callable:
+        return group.command(name, cls=SeshCommand, **kwargs)(chain_options(f))
+
+    return decorator
+
+
+class Session:
+    """The connected chain, the suite of its manifest and the signing account."""
+
+    def __init__(self, network: Any, account_alias: str | None, manifest_path, deployments_dir):
+        from sesh.contracts import Suite
+
+        self.network = network
+        self.account_alias = account_alias
+        self.suite = Suite.load(manifest_path, deployments_dir)
+
+    @functools.cached_property
+    def account(self) -> Any:
+        from sesh.cli.accounts import resolve_account
+        from sesh.deploy.steps import is_local_network
+
+        return resolve_account(self.account_alias, is_local_network(self.network.name))
+
+    def address_or_account(self, address: str | None) -> str:
+        """`address` if given, else the signing account's."""
+        return address or str(self.account.address)
+
+
+def send(tx: Any, dry_run: bool, what: str) -> Any:
+    """Send `tx` (printing what it did), or with --dry-run print and simulate it."""
+    if dry_run:
+        table = Table(title=f"dry run: {what}", show_header=False)
+        table.add_column("field")
+        table.add_column("value", overflow="fold")
+        for key, value in tx.describe().items():
+            table.add_row(key, value)
+        for note in tx.notes:
+            table.add_row("note", note)
+        console.print(table)
+        tx.simulate()
+        console.print("simulation: the transaction would succeed (nothing sent)")
+        return None
+    receipt = tx.send()
+    console.print(f"{what}: done in transaction {receipt.txn_hash}")
+    return receipt
+
+
+def sesh(amount: Decimal) -> str:
+    text = f"{amount:,f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} SESH"
+
+
+def when(timestamp: int) -> str:
+    if not timestamp:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def parse_amount(text: str) -> Decimal:
+    from sesh.rules.units import from_units, to_units
+
+    try:
+        return from_units(to_units(text))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -1,0 +1,80 @@
+"""`sesh pro plans|subscribe|status`: Session Pro, by Pro public key."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from sesh.cli.common import Session, chain_command, console, dry_run_option, send, when
+from sesh.rules.units import format_sesh, to_units
+
+
+@click.group()
+def pro() -> None:
+    """Session Pro subscriptions, paid in SESH for any Pro public key.
+
+    Example: sesh pro plans
+    """
+
+
+@chain_command(pro, "plans")
+def plans(network, account_alias, manifest_path, deployments_dir):
+    """List the plans with their price in USD and in SESH now.
+
+    Example: sesh pro plans
+    """
+    from sesh.contracts import ContractError
+    from sesh.rules.prices import USD
+
+    suite = Session(network, account_alias, manifest_path, deployments_dir).suite
+    table = Table(title="Session Pro plans")
+    for column in ("plan", "days", "USD", "SESH now"):
+        table.add_column(column)
+    for plan in suite.pro.plans(suite.block_of("SessionPro")):
+        try:
+            price = format_sesh(suite.pro.quote(plan.plan_id))
+        except ContractError as exc:
+            price = f"unavailable: {exc}"
+        table.add_row(
+            str(plan.plan_id), f"{plan.duration / 86_400:g}", f"{plan.usd_price / USD:.2f}", price
+        )
+    console.print(table)
+
+
+@chain_command(pro, "subscribe")
+@click.option("--pubkey", required=True, help="The Pro public key (64 hex characters).")
+@click.option("--plan", "plan_id", type=int, required=True)
+@click.option("--max-cost", help="The most SESH to pay (default: the price now).")
+@dry_run_option
+def subscribe(network, account_alias, manifest_path, deployments_dir, pubkey, plan_id, max_cost,
+              dry_run):  # fmt: skip
+    """Buy a plan for a Pro public key, paying in SESH (a permit when needed).
+
+    Example: sesh pro subscribe --pubkey 9a9a…9a --plan 1
+    """
+    from sesh.contracts.pro import parse_pro_key
+
+    session = Session(network, account_alias, manifest_path, deployments_dir)
+    key = parse_pro_key(pubkey)
+    limit = to_units(max_cost) if max_cost else None
+    tx = session.suite.pro.subscribe(key, plan_id, session.account, limit)
+    if send(tx, dry_run, f"subscribe {key.hex()[:16]}… to plan {plan_id}"):
+        console.print(f"Pro until {when(session.suite.pro.expiry(key))}")
+
+
+@chain_command(pro, "status")
+@click.option("--pubkey", required=True, help="The Pro public key (64 hex characters).")
+def status(network, account_alias, manifest_path, deployments_dir, pubkey):
+    """Say whether a Pro public key has Pro, and until when.
+
+    Example: sesh pro status --pubkey 9a9a…9a
+    """
+    from sesh.contracts.pro import parse_pro_key
+
+    suite = Session(network, account_alias, manifest_path, deployments_dir).suite
+    key = parse_pro_key(pubkey)
+    if suite.pro.is_pro(key):
+        console.print(f"Pro until {when(suite.pro.expiry(key))}")
+    else:
+        expiry = suite.pro.expiry(key)
+        console.print("not Pro" + (f" (expired {when(expiry)})" if expiry else ""))

@@ -1,0 +1,483 @@
+"""`deploy all`: the whole suite, wired, funded and checked, resumable at every step.
+
+Order: SESH (deployed, or an existing/bridged one) -> RewardRatePool -> BLSVerifier ->
+ServiceNodeStaking -> pool.set_beneficiary(staking) -> price feeds (mocks on local chains)
+-> SessionNameService, SessionPro -> Pro's treasury, plans, pay tokens and payment
+providers -> the pool's funding -> a check of every wire.
+
+Contracts are judged "done" by the manifest (and their code on chain); wiring steps by the
+chain itself, so a step done by hand, or by a run killed before it could record it, is
+never sent twice. `scripts/deploy.py`, `scripts/devnet.py` and the tests all run this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sesh.deploy.config import SuiteConfig
+from sesh.deploy.steps import ZERO_ADDRESS, Deployer, DeployError, deploy_token
+from sesh.rules.prices import USD
+from sesh.rules.units import format_sesh
+
+# Manifest names of the contracts `deploy all` deploys.
+TOKEN = "SessionToken"
+BRIDGED_TOKEN = "SessionTokenL2"
+POOL = "RewardRatePool"
+VERIFIER = "BLSVerifier"
+STAKING = "ServiceNodeStaking"
+SESH_USD_FEED = "SeshUsdFeed"
+SEQUENCER_FEED = "SequencerUptimeFeed"
+NAMES = "SessionNameService"
+PRO = "SessionPro"
+STABLECOIN = "MockStablecoin"
+STABLECOIN_FEED = "StablecoinUsdFeed"
+# Contracts the SDK looks up, in the order they are deployed.
+SUITE_CONTRACTS = (TOKEN, POOL, VERIFIER, STAKING, NAMES, PRO)
+# The mock sequencer feed reports the sequencer "up since 1970": older than any grace period.
+MOCK_SEQUENCER_UP_SINCE = 1
+FEED_DECIMALS = 8
+
+
+@dataclass
+class PlannedStep:
+    """One step of the plan: what it does, and whether the manifest already has it."""
+
+    key: str
+    title: str
+    run: Callable[[], None]
+    recorded: Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class WireCheck:
+    """One wire checked after the deployment."""
+
+    what: str
+    ok: bool
+    detail: str
+    # A failed required wire fails the deployment; others are warnings.
+    required: bool = True
+
+
+class SuiteDeployment:
+    """The steps of one deployment of the suite with `config`, run by `deployer`."""
+
+    def __init__(self, deployer: Deployer, config: SuiteConfig):
+        self.deployer = deployer
+        self.config = config
+        self.manifest = deployer.manifest
+        # Contract instances by manifest name, filled as steps run.
+        self.instances: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ plan
+
+    def steps(self) -> list[PlannedStep]:
+        config = self.config
+        steps = [
+            self._contract_step(self._token_name(), "SESH token", self._token),
+            self._contract_step(
+                POOL, "RewardRatePool(token)", lambda: self._deploy(POOL, POOL, self._a(TOKEN))
+            ),
+            self._contract_step(
+                VERIFIER, "BLSVerifier()", lambda: self._deploy(VERIFIER, VERIFIER)
+            ),
+            self._contract_step(
+                STAKING,
+                "ServiceNodeStaking(token, pool, verifier)",
+                lambda: self._deploy(
+                    STAKING, STAKING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
+                ),
+            ),
+            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary),
+        ]
+        if config.mock_feeds:
+            steps.append(
+                self._contract_step(
+                    SESH_USD_FEED,
+                    f"mock SESH/USD feed at {config.mock_sesh_usd / USD} USD",
+                    lambda: self._deploy(
+                        SESH_USD_FEED,
+                        "MockAggregator",
+                        FEED_DECIMALS,
+                        config.mock_sesh_usd,
+                        "SESH / USD",
+                    ),
+                )
+            )
+        if config.sequencer == "mock":
+            steps.append(
+                self._contract_step(
+                    SEQUENCER_FEED,
+                    "mock sequencer uptime feed",
+                    lambda: self._deploy(
+                        SEQUENCER_FEED, "MockSequencerUptimeFeed", MOCK_SEQUENCER_UP_SINCE
+                    ),
+                )
+            )
+        steps += [
+            self._contract_step(NAMES, "SessionNameService", self._names),
+            self._contract_step(PRO, "SessionPro", self._pro),
+            self._wire_step("pro.treasury", "Pro treasury", self._treasury),
+        ]
+        for plan in config.plans:
+            steps.append(
+                self._wire_step(
+                    f"pro.plan.{plan.plan_id}",
+                    f"Pro plan {plan.plan_id}: {plan.duration // 86_400} days, "
+                    f"{plan.usd_price / USD} USD",
+                    self._plan(plan),
+                )
+            )
+        if config.mock_stablecoin:
+            steps += [
+                self._contract_step(
+                    STABLECOIN,
+                    "mock stablecoin (mUSDC)",
+                    lambda: self._deploy(STABLECOIN, STABLECOIN),
+                ),
+                self._contract_step(
+                    STABLECOIN_FEED,
+                    "mock USDC/USD feed at 1 USD",
+                    lambda: self._deploy(
+                        STABLECOIN_FEED, "MockAggregator", FEED_DECIMALS, USD, "USDC / USD"
+                    ),
+                ),
+            ]
+        for label, token, feed, heartbeat in self._pay_tokens():
+            steps.append(
+                self._wire_step(
+                    f"pro.pay_token.{label}",
+                    "Pro accepts the stablecoin",
+                    self._pay_token(token, feed, heartbeat),
+                )
+            )
+        for provider in config.payment_providers:
+            steps.append(
+                self._wire_step(
+                    f"pro.payment_provider.{provider}",
+                    f"Pro payment provider {provider}",
+                    self._payment_provider(provider),
+                )
+            )
+        if config.pool_funding:
+            steps.append(
+                self._wire_step(
+                    "pool.funding",
+                    f"fund the pool with {format_sesh(config.pool_funding)}",
+                    self._fund,
+                )
+            )
+        return steps
+
+    def run(self, progress: Callable[[int, int, PlannedStep], None] | None = None) -> None:
+        """Run every step in order; each is skipped if already done."""
+        steps = self.steps()
+        for index, step in enumerate(steps, 1):
+            if progress is not None:
+                progress(index, len(steps), step)
+            step.run()
+
+    # ----------------------------------------------------------- contracts
+
+    def _contract_step(self, name: str, title: str, run: Callable[[], None]) -> PlannedStep:
+        return PlannedStep(
+            key=name, title=title, run=run, recorded=lambda: name in self.manifest.contracts
+        )
+
+    def _wire_step(self, key: str, title: str, run: Callable[[str, str], None]) -> PlannedStep:
+        return PlannedStep(
+            key=key,
+            title=title,
+            run=lambda: run(key, title),
+            recorded=lambda: self.manifest.is_done(key),
+        )
+
+    def _deploy(self, name: str, contract_type: str, *args: Any) -> None:
+        self.instances[name] = self.deployer.contract(name, contract_type, *args)
+
+    def _token_name(self) -> str:
+        if self.config.token_address:
+            return self.config.token_contract_type
+        if TOKEN not in self.manifest.contracts and BRIDGED_TOKEN in self.manifest.contracts:
+            return BRIDGED_TOKEN
+        return TOKEN
+
+    def _token(self) -> None:
+        name = self._token_name()
+        if self.config.token_address:
+            token = self.deployer.adopt(name, name, self.config.token_address)
+        elif name == BRIDGED_TOKEN:
+            token = self.deployer.contract(BRIDGED_TOKEN, BRIDGED_TOKEN)
+        else:
+            token = deploy_token(self.deployer, self.config.genesis_receiver)
+        # Every later step knows SESH as TOKEN, whichever contract it is.
+        self.instances[TOKEN] = token
+
+    def _names(self) -> None:
+        config = self.config
+        self._deploy(
+            NAMES,
+            NAMES,
+            self._a(TOKEN),
+            self._a(POOL),
+            self._sesh_usd_feed(),
+            config.feed_heartbeat,
+            self._sequencer_feed(),
+            list(config.yearly_prices_usd),
+            config.premium_start_usd,
+        )
+
+    def _pro(self) -> None:
+        config = self.config
+        self._deploy(
+            PRO,
+            PRO,
+            self._a(TOKEN),
+            self._a(POOL),
+            self._treasury_address(),
+            self._sesh_usd_feed(),
+            config.feed_heartbeat,
+            self._sequencer_feed(),
+        )
+
+    # -------------------------------------------------------------- wiring
+
+    def _beneficiary(self, key: str, title: str) -> None:
+        pool, staking = self._i(POOL), self._a(STAKING)
+        current = str(pool.beneficiary())
+        if current not in (ZERO_ADDRESS, staking):
+            raise DeployError(
+                f"the pool's beneficiary is already {current}, not the staking contract "
+                f"{staking}; it can never change: deploy a new pool (remove {POOL} and "
+                f"{STAKING} from {self.manifest.path})"
+            )
+        self.deployer.step(
+            key,
+            title,
+            lambda: str(pool.beneficiary()) == staking,
+            lambda: pool.set_beneficiary.as_transaction(staking, sender=self.deployer.account),
+        )
+
+    def _treasury(self, key: str, title: str) -> None:
+        pro, treasury = self._i(PRO), self._treasury_address()
+        self.deployer.step(
+            key,
+            f"{title} {treasury}",
+            lambda: str(pro.treasury()) == treasury,
+            lambda: pro.set_treasury.as_transaction(treasury, sender=self.deployer.account),
+        )
+
+    def _plan(self, plan: Any) -> Callable[[str, str], None]:
+        def run(key: str, title: str) -> None:
+            pro = self._i(PRO)
+            self.deployer.step(
+                key,
+                title,
+                lambda: tuple(pro.plans(plan.plan_id)) == (plan.duration, plan.usd_price),
+                lambda: pro.set_plan.as_transaction(
+                    plan.plan_id, plan.duration, plan.usd_price, sender=self.deployer.account
+                ),
+            )
+
+        return run
+
+    def _pay_tokens(self) -> list[tuple[str, Callable[[], str], Callable[[], str], int]]:
+        """(label, token, feed, heartbeat) of each stablecoin; addresses read when needed,
+        since the mock's are known only once deployed."""
+        entries: list[tuple[str, Callable[[], str], Callable[[], str], int]] = []
+        if self.config.mock_stablecoin:
+            entries.append(
+                (
+                    STABLECOIN,
+                    lambda: self._a(STABLECOIN),
+                    lambda: self._a(STABLECOIN_FEED),
+                    self.config.feed_heartbeat,
+                )
+            )
+        for entry in self.config.pay_tokens:
+            entries.append(
+                (entry.token, lambda e=entry: e.token, lambda e=entry: e.feed, entry.heartbeat)
+            )
+        return entries
+
+    def _pay_token(self, token: Callable, feed: Callable, heartbeat: int):
+        def run(key: str, title: str) -> None:
+            pro = self._i(PRO)
+            self.deployer.step(
+                key,
+                f"{title} {token()}",
+                lambda: tuple(pro.pay_tokens(token()))[:2] == (feed(), heartbeat),
+                lambda: pro.set_pay_token.as_transaction(
+                    token(), feed(), heartbeat, sender=self.deployer.account
+                ),
+            )
+
+        return run
+
+    def _payment_provider(self, provider: str) -> Callable[[str, str], None]:
+        def run(key: str, title: str) -> None:
+            pro = self._i(PRO)
+            self.deployer.step(
+                key,
+                title,
+                lambda: bool(pro.is_payment_provider(provider)),
+                lambda: pro.set_payment_provider.as_transaction(
+                    provider, True, sender=self.deployer.account
+                ),
+            )
+
+        return run
+
+    def _fund(self, key: str, title: str) -> None:
+        token, pool = self._i(TOKEN), self._i(POOL)
+        amount = self.config.pool_funding
+
+        def funded() -> bool:
+            # What the pool holds plus what it already paid out: fees sent in later
+            # cannot make a funded pool look unfunded.
+            return token.balanceOf(pool) + pool.total_released() >= amount
+
+        if not funded():
+            held = token.balanceOf(self.deployer.account)
+            if held < amount:
+                self.deployer.echo(
+                    f"  {title}  (skipped: the deployer holds {format_sesh(held)}; send "
+                    f"{format_sesh(amount)} to the pool {pool.address} to fund it)"
+                )
+                return
+        self.deployer.step(
+            key,
+            title,
+            funded,
+            lambda: token.transfer.as_transaction(pool, amount, sender=self.deployer.account),
+        )
+
+    # -------------------------------------------------------------- checks
+
+    def check_wires(self) -> list[WireCheck]:
+        """Read every wire back from the chain."""
+        from ape.exceptions import ContractLogicError
+
+        config = self.config
+        token, pool, staking = self._a(TOKEN), self._a(POOL), self._a(STAKING)
+        verifier = self._a(VERIFIER)
+        pool_c, staking_c, names, pro = (self._i(n) for n in (POOL, STAKING, NAMES, PRO))
+        feed, sequencer, treasury = (
+            self._sesh_usd_feed(),
+            self._sequencer_feed(),
+            self._treasury_address(),
+        )
+        checks = [
+            _equal("staking.TOKEN", staking_c.TOKEN(), token),
+            _equal("staking.POOL", staking_c.POOL(), pool),
+            _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
+            _equal("pool.TOKEN", pool_c.TOKEN(), token),
+            _equal("pool.beneficiary", pool_c.beneficiary(), staking),
+            _equal("names.SESH", names.SESH(), token),
+            _equal("names.REWARD_POOL", names.REWARD_POOL(), pool),
+            _equal("names.sesh_usd_feed", names.sesh_usd_feed(), feed),
+            _equal("names.sesh_usd_heartbeat", names.sesh_usd_heartbeat(), config.feed_heartbeat),
+            _equal("names.SEQUENCER_UPTIME_FEED", names.SEQUENCER_UPTIME_FEED(), sequencer),
+            _equal(
+                "names.yearly_prices",
+                tuple(names.yearly_prices(i) for i in range(4)),
+                config.yearly_prices_usd,
+            ),
+            _equal("names.premium_start", names.premium_start(), config.premium_start_usd),
+            _equal("pro.SESH", pro.SESH(), token),
+            _equal("pro.REWARD_POOL", pro.REWARD_POOL(), pool),
+            _equal("pro.treasury", pro.treasury(), treasury),
+            _equal("pro.SEQUENCER_UPTIME_FEED", pro.SEQUENCER_UPTIME_FEED(), sequencer),
+            _equal("pro.pay_tokens(SESH).feed", pro.pay_tokens(token)[0], feed),
+        ]
+        for plan in config.plans:
+            checks.append(
+                _equal(
+                    f"pro.plans({plan.plan_id})",
+                    tuple(pro.plans(plan.plan_id)),
+                    (plan.duration, plan.usd_price),
+                )
+            )
+        for _label, token_fn, feed_fn, heartbeat in self._pay_tokens():
+            checks.append(
+                _equal(
+                    f"pro.pay_tokens({token_fn()})",
+                    tuple(pro.pay_tokens(token_fn()))[:2],
+                    (feed_fn(), heartbeat),
+                )
+            )
+        for provider in config.payment_providers:
+            checks.append(
+                _equal(
+                    f"pro.is_payment_provider({provider})", pro.is_payment_provider(provider), True
+                )
+            )
+        if config.pool_funding:
+            held = self._i(TOKEN).balanceOf(pool) + pool_c.total_released()
+            checks.append(
+                WireCheck(
+                    "pool funded",
+                    held >= config.pool_funding,
+                    f"{format_sesh(held)} of {format_sesh(config.pool_funding)}",
+                    required=False,
+                )
+            )
+        try:
+            names.register_price("session", 365 * 86_400)
+            checks.append(WireCheck("SESH/USD price readable", True, "names can be priced"))
+        except ContractLogicError as exc:
+            checks.append(
+                WireCheck("SESH/USD price readable", False, str(exc.message), required=False)
+            )
+        return checks
+
+    # ------------------------------------------------------------- lookups
+
+    def _i(self, name: str) -> Any:
+        """The instance of `name`, from this run or the manifest."""
+        if name not in self.instances:
+            from ape import project
+
+            recorded = self.manifest.contracts.get(name)
+            if name == TOKEN and recorded is None:
+                recorded = self.manifest.contracts.get(self._token_name())
+            if recorded is None:
+                raise DeployError(f"{name} is not deployed yet (run `deploy all` first)")
+            self.instances[name] = project.get_contract(recorded.contract_type).at(recorded.address)
+        return self.instances[name]
+
+    def _a(self, name: str) -> str:
+        return str(self._i(name).address)
+
+    def _sesh_usd_feed(self) -> str:
+        if self.config.mock_feeds:
+            return self._a(SESH_USD_FEED)
+        assert self.config.sesh_usd_feed is not None
+        return self.config.sesh_usd_feed
+
+    def _sequencer_feed(self) -> str:
+        if self.config.sequencer == "mock":
+            return self._a(SEQUENCER_FEED)
+        if self.config.sequencer == "none":
+            return ZERO_ADDRESS
+        return self.config.sequencer
+
+    def _treasury_address(self) -> str:
+        return self.config.treasury or str(self.deployer.account.address)
+
+
+def _equal(what: str, actual: Any, expected: Any) -> WireCheck:
+    actual_text, expected_text = _plain(actual), _plain(expected)
+    ok = actual_text == expected_text
+    detail = actual_text if ok else f"{actual_text}, expected {expected_text}"
+    return WireCheck(what, ok, detail)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_plain(v) for v in value) + ")"
+    if hasattr(value, "address"):
+        return str(value.address)
+    return str(value)

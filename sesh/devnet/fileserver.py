@@ -1,0 +1,70 @@
+"""The devnet's file server: one `sesh fileserver run` process on loopback (the nodes'
+`allow_private_servers` lets them relay to it), its data and log in `<root>/fileserver/`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from sesh.devnet.chain import free_port
+from sesh.devnet.processes import REPO_ROOT, wait_until
+
+
+@dataclass
+class FileServerProcess:
+    directory: Path
+    port: int = 0
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def x25519_hex(self) -> str:
+        return json.loads((self.data_dir / "server.json").read_text())["x25519_pubkey"]
+
+    def start(self, timeout: float = 30.0) -> FileServerProcess:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        (self.data_dir / "server.json").unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sesh.cli.main", "fileserver", "run", "--data-dir",
+             str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
+            stdout=(self.directory / "fileserver.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            start_new_session=True,
+        )  # fmt: skip
+        wait_until(
+            lambda: (self.data_dir / "server.json").exists() and self._listening(),
+            timeout,
+            "the file server to listen",
+        )
+        return self
+
+    def _listening(self) -> bool:
+        import socket
+
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()

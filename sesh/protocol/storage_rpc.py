@@ -1,0 +1,493 @@
+"""The storage RPC's requests (pure): Session's field names, aliases, limits and error
+texts, namespaces, message hashes and the texts each signature covers (docs/protocol.md,
+"Storage RPC").
+
+- Accounts are 33 bytes (`05` + X25519 key for Session IDs; `03` groups, ...), 66 hex
+  digits on the wire.
+- Namespaces -32768..32767; those divisible by 10 (0 included) take deposits from anyone,
+  the others need the account's Ed25519 signature; retrieving always needs it, except the
+  legacy group namespace -10 and the public outboxes -(20n+1).
+- Messages: at most 76,800 bytes, TTL 10 s to 14 days (30 days in authenticated
+  namespaces); hash = unpadded base64 of BLAKE2b-256(account ‖ namespace as decimal, empty
+  for 0 ‖ data).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
+
+from sesh.crypto.key_files import x25519_from_ed25519
+from sesh.protocol.hexes import from_hex
+from sesh.protocol.wire_json import MAX_DEPTH, too_deep
+
+SECOND_MS = 1_000
+DAY_MS = 86_400_000
+TTL_MIN_MS = 10 * SECOND_MS
+TTL_MAX_MS = 14 * DAY_MS
+TTL_MAX_PRIVATE_MS = 30 * DAY_MS
+# A store's timestamp may be this far in the future, its expiry this far in the past.
+STORE_TOLERANCE_MS = 10 * SECOND_MS
+SIGNATURE_TOLERANCE_MS = 60 * SECOND_MS
+SIGNATURE_TOLERANCE_FORWARDED_MS = 70 * SECOND_MS
+MAX_MESSAGE_BYTES = 76_800
+MAX_MESSAGE_BASE64 = MAX_MESSAGE_BYTES // 3 * 4
+# Largest retrieve answer (Session's: the network's 10 MiB less base64 and overhead).
+RETRIEVE_MAX_SIZE = 7_800_000
+# Most message hashes one delete or expire may name (Session has no bound).
+MAX_HASHES_PER_REQUEST = 1_000
+NAMESPACE_MIN, NAMESPACE_MAX = -32768, 32767
+LEGACY_GROUP_NAMESPACE = -10
+ACCOUNT_BYTES = 33
+HASH_CHARS = 43
+# Catch-up pages and hand-off batches.
+
+_HASH_RE = re.compile(r"^[A-Za-z0-9+/]{43}$")
+
+
+def is_public_inbox(namespace: int) -> bool:
+    """Anyone may deposit (0 and every multiple of 10)."""
+    return namespace % 10 == 0
+
+
+def is_public_outbox(namespace: int) -> bool:
+    """One message at a time, readable by anyone, written by the owner: -1, -21, -41, ..."""
+    return namespace < 0 and -namespace % 20 == 1
+
+
+def is_noauth_retrieve(namespace: int) -> bool:
+    return namespace == LEGACY_GROUP_NAMESPACE or is_public_outbox(namespace)
+
+
+def namespace_text(namespace: int) -> str:
+    """A namespace as it appears in hashes and signatures: empty for 0."""
+    return "" if namespace == 0 else str(namespace)
+
+
+def message_hash(account: bytes, namespace: int, data: bytes) -> str:
+    digest = hashlib.blake2b(digest_size=32)
+    digest.update(account)
+    digest.update(namespace_text(namespace).encode())
+    digest.update(data)
+    return base64.b64encode(digest.digest()).decode().rstrip("=")
+
+
+def now_ms(clock: Callable[[], float]) -> int:
+    return int(clock() * 1000)
+
+
+# ----- answers and errors
+
+
+class Response:
+    """An RPC answer: a JSON object or a text body, with an HTTP status.
+
+    A handler that writes its JSON itself (retrieve: the answer is mostly message data)
+    gives `json_text` instead of a dict; `body` then parses it only if someone asks (tests,
+    node-to-node copies), and a body changed after that is rendered again."""
+
+    __slots__ = ("_body", "_json_text", "status")
+
+    def __init__(
+        self, status: int, body: dict[str, Any] | str | None = None, json_text: str | None = None
+    ):
+        if (body is None) == (json_text is None):
+            raise ValueError("a Response has a body or its JSON text, not both")
+        self.status = status
+        self._body = body
+        self._json_text = json_text
+
+    @property
+    def body(self) -> dict[str, Any] | str:
+        if self._body is None:
+            self._body = json.loads(self._json_text)  # type: ignore[arg-type]
+        # Whoever holds the object may change it: render it again.
+        self._json_text = None
+        return self._body
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, body={self.body!r})"
+
+    def _json(self) -> str | None:
+        """The body as compact JSON, or None for a text body."""
+        if self._json_text is not None:
+            return self._json_text
+        if isinstance(self._body, str):
+            return None
+        return compact_json(self._body)
+
+    def http(self) -> web.Response:
+        text = self._json()
+        if text is None:
+            return web.Response(status=self.status, text=self._body)  # type: ignore[arg-type]
+        # What web.json_response builds, without its detour through a text body.
+        return web.Response(
+            status=self.status,
+            body=text.encode(),
+            content_type="application/json",
+            charset="utf-8",
+        )
+
+    def onion_reply(self, embed_json: bool) -> bytes:
+        """`{"status", "body"}` as the target of an onion request returns it: a JSON body
+        as a string, unless the client asked for it embedded."""
+        text = self._json()
+        if text is None:
+            return compact_json({"status": self.status, "body": self._body}).encode()
+        if embed_json:
+            # Compact JSON nests as it stands.
+            return f'{{"status":{int(self.status)},"body":{text}}}'.encode()
+        return compact_json({"status": self.status, "body": text}).encode()
+
+
+# One encoder for every answer: json.dumps builds a new one per call when given options.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def compact_json(value: Any) -> str:
+    """JSON without spaces, as `json.dumps(value, separators=(",", ":"))` writes it."""
+    return _COMPACT.encode(value)
+
+
+class RpcError(Exception):
+    """A request refused with `status` and a message for the client."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    def response(self) -> Response:
+        return Response(self.status, self.message)
+
+
+def _invalid(message: str) -> RpcError:
+    return RpcError(400, f"invalid request: {message}")
+
+
+# ----- parameter parsing (Session's field names, aliases and messages)
+
+
+def one_of(params: dict[str, Any], name: str, alias: str) -> Any:
+    first, second = params.get(name), params.get(alias)
+    if first is not None and second is not None:
+        raise _invalid(f"Cannot specify both '{name}' and '{alias}'")
+    return first if first is not None else second
+
+
+def _int(value: Any, name: str, stringified: bool = False) -> int:
+    if stringified and isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,19}", value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(f"Invalid value given for '{name}': expected integer")
+    return value
+
+
+def parse_timestamp(value: Any, name: str, stringified: bool = False) -> int:
+    ms = _int(value, name, stringified)
+    if ms < 0 or ms >= 1 << 63:
+        raise _invalid(f"Invalid value given for '{name}': out of range")
+    if ms < 1_000_000_000:
+        raise _invalid(f"Invalid timestamp for '{name}': timestamp must be in milliseconds")
+    return ms
+
+
+def _bool(params: dict[str, Any], name: str) -> bool:
+    value = params.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _invalid(f"Invalid value given for '{name}': expected boolean")
+    return value
+
+
+def parse_account(value: Any) -> bytes:
+    if value is None:
+        raise _invalid("Required field 'pubkey' missing")
+    if isinstance(value, str) and len(value) == 2 * ACCOUNT_BYTES:
+        try:
+            return from_hex(value)
+        except ValueError:
+            pass
+    raise _invalid(f"Pubkey must be {2 * ACCOUNT_BYTES} hex digits ({ACCOUNT_BYTES} bytes) long")
+
+
+def parse_namespace(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid("Invalid value given for 'namespace': expected 16-bit integer")
+    if not NAMESPACE_MIN <= value <= NAMESPACE_MAX:
+        raise _invalid("Invalid value given for 'namespace': value out of range")
+    return value
+
+
+def parse_hash(value: Any) -> str:
+    if not isinstance(value, str) or not _HASH_RE.match(value):
+        raise _invalid(f"invalid message hash: {value!r}"[:120])
+    return value
+
+
+def parse_hashes(value: Any) -> list[str]:
+    if value is None:
+        raise _invalid("Required field 'messages' missing")
+    hashes = [value] if isinstance(value, str) else value
+    if not isinstance(hashes, list):
+        raise _invalid("Invalid value given for 'messages': expected string array")
+    if not hashes:
+        raise _invalid("messages does not contain any message hashes")
+    if len(hashes) > MAX_HASHES_PER_REQUEST:
+        raise _invalid(f"at most {MAX_HASHES_PER_REQUEST} message hashes per request")
+    return [parse_hash(h) for h in hashes]
+
+
+def b64decode(text: str) -> bytes:
+    """Standard base64, padded or not; ValueError otherwise."""
+    if len(text) % 4 == 1:
+        raise ValueError("bad length")
+    padded = text + "=" * (-len(text) % 4)
+    return binascii.a2b_base64(padded.encode(), strict_mode=True)
+
+
+def parse_data(value: Any) -> bytes:
+    if value is None:
+        raise _invalid("Required field 'data' missing")
+    if not isinstance(value, str):
+        raise _invalid("Invalid value given for 'data': expected string")
+    if len(value) > MAX_MESSAGE_BASE64:
+        raise _invalid(f"Message body exceeds maximum allowed length of {MAX_MESSAGE_BYTES} bytes")
+    try:
+        data = b64decode(value)
+    except (ValueError, binascii.Error):
+        raise _invalid("Invalid 'data' value: not base64 encoded") from None
+    return data
+
+
+@dataclass(frozen=True)
+class Auth:
+    """A request's signature, by the account (or, for `05` accounts, by the Ed25519 key
+    whose X25519 form the account is)."""
+
+    signature: bytes
+    pubkey_ed25519: bytes | None
+
+
+def parse_auth(params: dict[str, Any], account: bytes, required: bool) -> Auth | None:
+    signature = params.get("signature")
+    ed25519 = params.get("pubkey_ed25519")
+    if signature is None:
+        if required:
+            raise _invalid("Required field 'signature' missing")
+        return None
+    if not isinstance(signature, str) or not (
+        len(signature) == 86 or (len(signature) == 88 and signature.endswith("=="))
+    ):
+        raise _invalid("invalid signature: expected base64 encoded Ed25519 signature")
+    try:
+        raw = b64decode(signature)
+    except (ValueError, binascii.Error):
+        raise _invalid("invalid signature: expected base64 encoded Ed25519 signature") from None
+    key = None
+    if ed25519 is not None:
+        if account[0] != 0x05:
+            raise _invalid("pubkey_ed25519 is only permitted for 05[...] pubkeys")
+        if not isinstance(ed25519, str) or len(ed25519) != 64:
+            raise _invalid("Invalid pubkey_ed25519: expected 64 hex char or 32 byte pubkey")
+        try:
+            key = from_hex(ed25519)
+        except ValueError:
+            raise _invalid("invalid pubkey_ed25519: value is not hex") from None
+    return Auth(raw, key)
+
+
+def verify_auth(account: bytes, auth: Auth, message: bytes) -> bool:
+    """Whether `auth` signs `message` for `account`."""
+    verify_key = account[1:]
+    if account[0] == 0x05 and auth.pubkey_ed25519 is not None:
+        try:
+            if x25519_from_ed25519(auth.pubkey_ed25519) != account[1:]:
+                return False
+        except ValueError:
+            return False
+        verify_key = auth.pubkey_ed25519
+    try:
+        crypto_sign_open(auth.signature + message, verify_key)
+    except (BadSignatureError, ValueError, TypeError):
+        return False
+    except Exception:  # libsodium refuses some keys outright  # noqa: BLE001
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class StoreRequest:
+    account: bytes
+    namespace: int
+    timestamp: int
+    expiry: int
+    data: bytes
+    auth: Auth | None
+    sig_timestamp: int
+
+
+def parse_store(params: dict[str, Any]) -> StoreRequest:
+    timestamp = params.get("timestamp")
+    if timestamp is None:
+        raise _invalid("Required field 'timestamp' missing")
+    timestamp = parse_timestamp(timestamp, "timestamp", stringified=True)
+    ttl, expiry = params.get("ttl"), params.get("expiry")
+    if ttl is not None and expiry is not None:
+        raise _invalid("Cannot specify both 'expiry' and 'ttl'")
+    if ttl is None and expiry is None:
+        raise _invalid("Required field 'expiry' or 'ttl' missing")
+    if ttl is not None:
+        ttl = _int(ttl, "ttl", stringified=True)
+        if ttl < 0:
+            raise _invalid("Invalid value given for 'ttl': expected positive integer")
+        expiry = timestamp + ttl
+    else:
+        expiry = parse_timestamp(expiry, "expiry")
+    account = parse_account(one_of(params, "pubkey", "pubKey"))
+    namespace = parse_namespace(params.get("namespace"))
+    auth = parse_auth(params, account, required=False)
+    sig_timestamp = timestamp
+    if auth is not None and params.get("sig_timestamp") is not None:
+        sig_timestamp = parse_timestamp(params["sig_timestamp"], "sig_timestamp")
+    data = parse_data(params.get("data"))
+    return StoreRequest(account, namespace, timestamp, expiry, data, auth, sig_timestamp)
+
+
+@dataclass(frozen=True)
+class RetrieveRequest:
+    account: bytes
+    namespace: int
+    last_hash: str | None
+    max_count: int | None
+    max_size: int | None
+    auth: Auth | None
+    timestamp: int | None
+
+
+def parse_retrieve(params: dict[str, Any]) -> RetrieveRequest:
+    account = parse_account(one_of(params, "pubkey", "pubKey"))
+    namespace_given = params.get("namespace") is not None
+    namespace = parse_namespace(params.get("namespace"))
+    signed = any(params.get(k) is not None for k in ("pubkey_ed25519", "signature", "timestamp"))
+    auth = None
+    timestamp = None
+    if signed or (namespace_given and not is_noauth_retrieve(namespace)):
+        auth = parse_auth(params, account, required=True)
+        if params.get("timestamp") is None:
+            raise _invalid("Required field 'timestamp' missing")
+        timestamp = parse_timestamp(params["timestamp"], "timestamp")
+    last_hash = one_of(params, "last_hash", "lastHash")
+    if last_hash == "":
+        last_hash = None
+    if last_hash is not None:
+        if not isinstance(last_hash, str) or len(last_hash) != HASH_CHARS:
+            raise _invalid("Invalid last_hash: expected base64 (43 chars)")
+        if not _HASH_RE.match(last_hash):
+            raise _invalid("Invalid last_hash: not base64")
+    counts = []
+    for name in ("max_count", "max_size"):
+        value = params.get(name)
+        count = None if value is None else _int(value, name)
+        if count is not None and not -(1 << 31) <= count < 1 << 31:
+            # Session reads both as 32-bit integers.
+            raise _invalid(f"Invalid value given for '{name}': out of range")
+        counts.append(count)
+    return RetrieveRequest(account, namespace, last_hash, counts[0], counts[1], auth, timestamp)
+
+
+@dataclass(frozen=True)
+class DeleteRequest:
+    account: bytes
+    hashes: list[str]
+    auth: Auth
+    required: bool
+
+
+def _signed_by_owner(params: dict[str, Any]) -> tuple[bytes, Auth, list[str]]:
+    """The account, its signature and the message hashes of a `delete` or `expire`."""
+    account = parse_account(params.get("pubkey"))
+    auth = parse_auth(params, account, required=True)
+    assert auth is not None
+    return account, auth, parse_hashes(params.get("messages"))
+
+
+def parse_delete(params: dict[str, Any]) -> DeleteRequest:
+    account, auth, hashes = _signed_by_owner(params)
+    return DeleteRequest(account, hashes, auth, _bool(params, "required"))
+
+
+@dataclass(frozen=True)
+class ExpireRequest:
+    account: bytes
+    hashes: list[str]
+    expiries: list[int]
+    shorten: bool
+    extend: bool
+    auth: Auth
+
+
+def parse_expire(params: dict[str, Any]) -> ExpireRequest:
+    account, auth, hashes = _signed_by_owner(params)
+    raw = params.get("expiry")
+    if raw is None:
+        raise _invalid("Required field 'expiry' missing")
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        raise _invalid("'expiry' does not contain any expiration timestamps")
+    expiries = [parse_timestamp(v, "expiry") for v in values]
+    shorten, extend = _bool(params, "shorten"), _bool(params, "extend")
+    if shorten and extend:
+        raise _invalid("cannot specify both 'shorten' and 'extend'")
+    if len(expiries) > 1 and len(expiries) != len(hashes):
+        raise _invalid("'expiry' must be a single expiry, or the same length as 'messages'")
+    return ExpireRequest(account, hashes, expiries, shorten, extend, auth)
+
+
+def parse_rpc_body(body: bytes) -> tuple[str, dict[str, Any]]:
+    """(method, params) of a storage RPC body; RpcError(400) as Session words it."""
+    try:
+        if too_deep(body):
+            raise RpcError(400, f"invalid json: nested deeper than {MAX_DEPTH} levels")
+        if body[:1] == b"{" and body[1:2] != b"\x00":
+            # What json.loads(bytes) decodes as UTF-8 (no BOM, no UTF-16/32 zero bytes),
+            # without its encoding detection in Python.
+            request = json.loads(body.decode("utf-8", "surrogatepass"))
+        else:
+            request = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise RpcError(400, "invalid json") from None
+    if not isinstance(request, dict):
+        raise RpcError(400, "invalid json")
+    method = request.get("method")
+    if not isinstance(method, str):
+        raise RpcError(400, "invalid json: no `method` field")
+    params = request.get("params")
+    if not isinstance(params, dict):
+        raise RpcError(400, "invalid json: no `params` field")
+    return method, params
+
+
+def op_id(method: str, params: dict[str, Any]) -> str:
+    """The identity of a signed deletion or expiry change, the same on every node."""
+    canonical = json.dumps([method, params], separators=(",", ":"), sort_keys=True)
+    return hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+
+
+def expire_message(req: ExpireRequest) -> bytes:
+    mode = "shorten" if req.shorten else "extend" if req.extend else ""
+    text = "expire" + mode + "".join(str(e) for e in req.expiries) + "".join(req.hashes)
+    return text.encode()

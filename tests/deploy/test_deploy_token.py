@@ -1,0 +1,107 @@
+"""Deploying the token with the shared deploy code and through `ape run deploy`."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sesh.deploy.manifest import Manifest, ManifestError
+from sesh.deploy.steps import Deployer, DeployError, deploy_token
+from sesh.rules.units import TOTAL_SUPPLY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def manifest(tmp_path, chain):
+    return Manifest.load(chain.chain_id, tmp_path)
+
+
+def test_deploy_token__records_the_address_and_mints_to_the_receiver(accounts, manifest, chain):
+    deployer = Deployer(account=accounts[0], manifest=manifest, echo=lambda _: None)
+    token = deploy_token(deployer, genesis_receiver=accounts[4].address)
+    assert token.balanceOf(accounts[4]) == TOTAL_SUPPLY
+    reloaded = Manifest.load(chain.chain_id, manifest.path.parent)
+    entry = reloaded.contracts["SessionToken"]
+    assert entry.address == token.address
+    assert entry.contract_type == "SessionToken"
+    assert entry.tx_hash.startswith("0x") and entry.block > 0
+    assert entry.args[0] == accounts[4].address
+
+
+def test_deploy_token__run_twice__reuses_the_recorded_contract(accounts, manifest, chain):
+    deployer = Deployer(account=accounts[0], manifest=manifest, echo=lambda _: None)
+    first = deploy_token(deployer)
+    nonce = accounts[0].nonce
+    again = Deployer(
+        account=accounts[0],
+        manifest=Manifest.load(chain.chain_id, manifest.path.parent),
+        echo=lambda _: None,
+    )
+    second = deploy_token(again)
+    assert second.address == first.address
+    assert accounts[0].nonce == nonce, "a second run must not send a transaction"
+    assert again.deployed_now == []
+
+
+def test_deploy_token__with_a_stale_manifest__refuses_with_a_clear_error(accounts, manifest):
+    from sesh.deploy.manifest import DeployedContract
+
+    manifest.record(
+        "SessionToken", DeployedContract(address="0x" + "12" * 20, contract_type="SessionToken")
+    )
+    deployer = Deployer(account=accounts[0], manifest=manifest, echo=lambda _: None)
+    with pytest.raises(DeployError, match="holds no code on this chain"):
+        deploy_token(deployer)
+
+
+def test_manifest__for_another_chain__is_refused(tmp_path):
+    Manifest.load(1, tmp_path).save()
+    (tmp_path / "1.json").rename(tmp_path / "5.json")
+    with pytest.raises(ManifestError, match="is for chain 1, but the connected chain is 5"):
+        Manifest.load(5, tmp_path)
+
+
+def _ape_run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["ape", "run", "deploy", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_deploy_cli__mistyped_network__is_a_one_line_error():
+    result = _ape_run("token", "--network", "arbitrum:sepolai:node")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "No network in 'arbitrum' named 'sepolai'" in result.stderr
+
+
+def test_deploy_cli__unknown_account__is_a_one_line_error(tmp_path):
+    result = _ape_run(
+        "token", "--network", "arbitrum:local:foundry", "--account", "nobody",
+        "--deployments-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1
+    assert "no account named 'nobody'" in errors[0]
+    assert "ape accounts import" in errors[0]
+    assert not (tmp_path / "31337.json").exists()
+
+
+def test_deploy_cli__on_a_local_chain__deploys_and_records(tmp_path):
+    result = _ape_run(
+        "token", "--network", "arbitrum:local:foundry", "--deployments-dir", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = Manifest.load(31337, tmp_path)
+    address = manifest.address("SessionToken")
+    assert f"SessionToken: {address}" in result.stdout
