@@ -76,8 +76,9 @@ def register(network, account_alias, manifest_path, deployments_dir, name, years
     """
     session = Session(network, account_alias, manifest_path, deployments_dir)
     sns = session.suite.names
-    commitment = sns.commitment(name, session.address_or_account(owner))
     duration = _duration(years)
+    payer = session.address_or_account(None)
+    commitment = sns.commitment(name, session.address_or_account(owner), duration, payer)
     limit = parse_amount(max_cost) if max_cost else None
     commit_tx = sns.commit(commitment, session.account)
     if dry_run:

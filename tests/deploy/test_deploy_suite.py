@@ -127,9 +127,9 @@ def test_deploy_all__pool_with_another_beneficiary__refuses_with_what_to_do(
 
 def test_config__for_another_chain__is_refused_before_anything_is_sent(tmp_path):
     config_path = tmp_path / "other.toml"
-    config_path.write_text(LOCAL_CONFIG.read_text().replace("[31337, 412346]", "[421614]"))
+    config_path.write_text(LOCAL_CONFIG.read_text().replace("[31337, 412346]", "[412346]"))
     config = load_config(config_path)
-    with pytest.raises(ConfigError, match="is for chain id 421614, but the connected chain is 1"):
+    with pytest.raises(ConfigError, match="is for chain id 412346, but the connected chain is 1"):
         config.check_chain(1)
 
 
