@@ -7,6 +7,7 @@ import time
 import click
 
 from sesh.cli.common import (
+    ADDRESS,
     Session,
     chain_command,
     console,
@@ -63,7 +64,7 @@ def available(network, account_alias, manifest_path, deployments_dir, name, year
 @chain_command(names, "register")
 @click.argument("name")
 @click.option("--years", type=int, default=1, show_default=True)
-@click.option("--owner", help="Who receives the name (default: the account).")
+@click.option("--owner", type=ADDRESS, help="Who receives the name (default: the account).")
 @click.option("--max-cost", help="The most SESH to pay (default: the price now).")
 @dry_run_option
 def register(network, account_alias, manifest_path, deployments_dir, name, years, owner,
@@ -116,7 +117,7 @@ def renew(network, account_alias, manifest_path, deployments_dir, name, years, m
 @chain_command(names, "set")
 @click.argument("name")
 @click.option("--session-id", required=True, help="The Session ID NAME points at (05…).")
-@click.option("--wallet", default=None, help="A wallet address record.")
+@click.option("--wallet", type=ADDRESS, default=None, help="A wallet address record.")
 @dry_run_option
 def set_(network, account_alias, manifest_path, deployments_dir, name, session_id, wallet,
          dry_run):  # fmt: skip

@@ -127,11 +127,14 @@ COMMANDS = [
     ["names", "available"], ["names", "register"], ["names", "renew"], ["names", "set"],
     ["names", "resolve"], ["pro", "plans"], ["pro", "subscribe"], ["pro", "status"],
     ["dev", "advance-time"],
+    ["node", "init"], ["node", "info"], ["node", "list"], ["balance"],
+    ["token", "transfer"], ["token", "approve"],
 ]  # fmt: skip
 
 
 READ_ONLY = [
     ["keys", "new"], ["keys", "show"], ["node", "status"], ["rewards", "show"],
+    ["node", "init"], ["node", "info"], ["node", "list"], ["balance"],
     ["names", "available"], ["names", "resolve"], ["pro", "plans"], ["pro", "status"],
     ["dev", "advance-time"],
 ]  # fmt: skip
