@@ -192,6 +192,10 @@ def send(tx: Any, dry_run: bool, what: str) -> Any:
         console.print(table)
         console.print("simulation: the transaction would succeed (nothing sent)")
         return None
+    if hasattr(tx.sender, "set_autosign") and not str(tx.sender.alias).startswith("TEST::"):
+        # A keyfile account: its wallet prompt shows the raw transaction (bytes, base
+        # units); this line says the same in words first.
+        console.print(f"{what}: {tx.describe()['call']} to {tx.describe()['to']}")
     console.print(f"{what}: {cost.describe()}")
     receipt = tx.send(cost.gas)
     console.print(f"{what}: done in transaction {receipt.txn_hash}")

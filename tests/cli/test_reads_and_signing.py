@@ -83,6 +83,8 @@ def test_keyfile_account__passphrase_from_env_or_file__signs_without_prompting(
     out = ok(sesh("token", "transfer", DELEGATOR, "12.5", "--account", "operator", input_text="",
                   env={**env, "APE_ACCOUNTS_operator_PASSPHRASE": PASSPHRASE}))  # fmt: skip
     assert "transfer 12.5 SESH" in out and "gas limit" in out and "ETH" in out
+    # What the wallet will sign, in words, before it is signed.
+    assert "amount=12.5 SESH (12500000000 base units)" in " ".join(out.split())
     assert devchain.sesh_balance(DELEGATOR) == 100_012_500_000_000
     secret = tmp_path / "passphrase"
     secret.write_text(PASSPHRASE + "\n")
