@@ -12,9 +12,13 @@ from sesh.cli.common import (
     chain_command,
     console,
     dry_run_option,
+    json_amount,
+    json_option,
     parse_amount,
+    print_json,
     send,
     sesh,
+    want_json,
     when,
 )
 
@@ -46,6 +50,7 @@ def _wait_for_chain_time(target: int) -> None:
 @chain_command(names, "available")
 @click.argument("name")
 @click.option("--years", type=int, default=1, show_default=True)
+@json_option
 def available(network, account_alias, manifest_path, deployments_dir, name, years):
     """Say whether NAME can be registered, and its price now.
 
@@ -55,10 +60,18 @@ def available(network, account_alias, manifest_path, deployments_dir, name, year
     name = suite.names.normalize(name)
     if suite.names.available(name):
         price = suite.names.register_price(name, _duration(years))
+        if want_json():
+            print_json({"name": name, "available": True, "years": years,
+                        "price_sesh": json_amount(price)})  # fmt: skip
+            return
         console.print(f"{name}: available, {sesh(price)} for {years} year(s)")
     else:
         expiry = suite.names.expiry(name)
-        console.print(f"{name}: taken (owner {suite.names.owner(name)}, expires {when(expiry)})")
+        owner = suite.names.owner(name)
+        if want_json():
+            print_json({"name": name, "available": False, "owner": str(owner), "expiry": expiry})
+            return
+        console.print(f"{name}: taken (owner {owner}, expires {when(expiry)})")
 
 
 @chain_command(names, "register")
@@ -140,6 +153,7 @@ def set_(network, account_alias, manifest_path, deployments_dir, name, session_i
 
 @chain_command(names, "resolve")
 @click.argument("name")
+@json_option
 def resolve(network, account_alias, manifest_path, deployments_dir, name):
     """Print the Session ID NAME points at.
 
@@ -151,4 +165,7 @@ def resolve(network, account_alias, manifest_path, deployments_dir, name):
     session_id = sns.resolve(name)
     if not session_id:
         raise ContractError(f"sns: {sns.normalize(name)!r} resolves to nothing")
+    if want_json():
+        print_json({"name": sns.normalize(name), "session_id": session_id.hex()})
+        return
     console.print(session_id.hex())

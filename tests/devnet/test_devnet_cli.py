@@ -1,6 +1,6 @@
 """`ape run devnet` as a user runs it: a second devnet on a port in use is refused before
-anything starts or is written, the hints name the ports in use, and SIGINT stops a devnet
-running in the background (where the shell makes it ignore SIGINT at start)."""
+anything starts or is written, the hints name the ports in use, and SIGINT or SIGTERM stop
+a devnet running in the background (where the shell makes it ignore SIGINT at start)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from sesh.devnet.chain import free_port
 
@@ -70,7 +72,8 @@ def _read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
     return seen
 
 
-def test_devnet__in_the_background__hints_its_port_and_stops_on_sigint(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_devnet__in_the_background__hints_its_port_and_stops_on_a_signal(tmp_path, stop):
     port = free_port()
     process = devnet(
         "--port", str(port), "--nodes", "0", "--deployments-dir", str(tmp_path / "dep"),
@@ -83,7 +86,7 @@ def test_devnet__in_the_background__hints_its_port_and_stops_on_sigint(tmp_path)
         assert f"export SESH_NETWORK=arbitrum:devnet:http://127.0.0.1:{port}" in out
         assert "arbitrum:devnet:node" not in out
         assert (tmp_path / "devnet.pid").read_text().strip() == str(process.pid)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         rest = process.communicate(timeout=30)[0]
     finally:
         if process.poll() is None:
