@@ -69,6 +69,9 @@ class SuiteConfig:
     plans: tuple[PlanConfig, ...] = ()
     pay_tokens: tuple[PayTokenConfig, ...] = ()
     mock_stablecoin: bool = False
+    # [ownership] transfer_to: the address (a multisig) every contract's ownership is
+    # handed to as the last steps; it accepts with accept_ownership() (two-step).
+    new_owner: str | None = None
 
     def check_chain(self, chain_id: int) -> None:
         """Refuse a chain this file is not written for."""
@@ -181,7 +184,19 @@ class _Reader:
             plans=tuple(self._plan(i, p) for i, p in enumerate(pro.get("plans", []))),
             pay_tokens=tuple(self._pay_token(i, t) for i, t in enumerate(pro.get("tokens", []))),
             mock_stablecoin=mock_stablecoin,
+            new_owner=self._new_owner(),
         )
+
+    def _new_owner(self) -> str | None:
+        """`[ownership] transfer_to`, EIP-55 checksummed: a typo here would hand the whole
+        suite to an address nobody holds."""
+        from eth_utils import to_checksum_address
+
+        where = "ownership.transfer_to"
+        value = self._address(self._table("ownership"), where, None, "transfer_to")
+        if value is not None and value != to_checksum_address(value):
+            raise self._error(where, f"has no valid EIP-55 checksum: {value} (a typo?)")
+        return value
 
     def _plan(self, index: int, table: Any) -> PlanConfig:
         where = f"pro.plans[{index}]"

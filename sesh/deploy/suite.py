@@ -174,7 +174,44 @@ class SuiteDeployment:
         steps.append(
             self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary)
         )
+        if config.new_owner:
+            # Last: every step above needs the deployer to still own the contracts.
+            for name in self._owned():
+                steps.append(
+                    self._wire_step(
+                        f"ownership.{name}",
+                        f"hand {name} to {config.new_owner} (it accepts)",
+                        self._hand_over(name),
+                    )
+                )
         return steps
+
+    def _owned(self) -> list[str]:
+        """The suite's ownable contracts (the token only if this deployment made it)."""
+        names = [POOL, STAKING, NAMES, PRO]
+        if not self.config.token_address and self._token_name() == TOKEN:
+            names.insert(0, TOKEN)
+        return names
+
+    def _hand_over(self, name: str) -> Callable[[str, str], None]:
+        """transfer_ownership(new_owner); done once the new owner is pending or has
+        accepted. Refused if someone else already owns it."""
+
+        def run(key: str, title: str) -> None:
+            contract, target = self._i(name), self.config.new_owner
+            owner = str(contract.owner())
+            if owner not in (target, str(self.deployer.account.address)):
+                raise DeployError(f"{name} is owned by {owner}, neither the deployer nor {target}")
+            self.deployer.step(
+                key,
+                title,
+                lambda: target in (str(contract.owner()), str(contract.pending_owner())),
+                lambda: contract.transfer_ownership.as_transaction(
+                    target, sender=self.deployer.account
+                ),
+            )
+
+        return run
 
     def run(self, progress: Callable[[int, int, PlannedStep], None] | None = None) -> None:
         """Run every step in order; each is skipped if already done."""
@@ -361,6 +398,12 @@ class SuiteDeployment:
 
     # -------------------------------------------------------------- checks
 
+    def _ownership_checks(self) -> list[WireCheck]:
+        target = self.config.new_owner
+        if not target:
+            return []
+        return [_ownership_check(name, self._i(name), target) for name in self._owned()]
+
     def check_wires(self) -> list[WireCheck]:
         """Read every wire back from the chain."""
         from ape.exceptions import ContractLogicError
@@ -375,6 +418,7 @@ class SuiteDeployment:
             self._treasury_address(),
         )
         checks = [
+            *self._ownership_checks(),
             _equal("staking.TOKEN", staking_c.TOKEN(), token),
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
@@ -471,6 +515,19 @@ class SuiteDeployment:
 
     def _treasury_address(self) -> str:
         return self.config.treasury or str(self.deployer.account.address)
+
+
+def _ownership_check(name: str, contract: Any, target: str) -> WireCheck:
+    owner, pending = str(contract.owner()), str(contract.pending_owner())
+    if owner == target:
+        return WireCheck(f"{name}.owner", True, f"{owner} (accepted)")
+    if pending == target:
+        return WireCheck(
+            f"{name}.owner",
+            True,
+            f"{owner}; {target} is pending: it calls accept_ownership() to take over",
+        )
+    return WireCheck(f"{name}.owner", False, f"{owner}, expected {target} (pending or owner)")
 
 
 def _equal(what: str, actual: Any, expected: Any) -> WireCheck:
