@@ -16,11 +16,12 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup chromium lock test devnet bench soak lint format clean help
+.PHONY: setup chromium lock test devnet devnet-stop bench soak lint format clean help
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
-	@echo "make test     run the whole test suite (HYPOTHESIS_PROFILE=ci|audit)"
+	@echo "make devnet-stop  stop a devnet running in the background"
+	@echo "make test     run the whole test suite on both cores (HYPOTHESIS_PROFILE=ci|audit, TEST_WORKERS=2)"
 	@echo "make bench    run the gas and speed benchmarks, writing bench/results/"
 	@echo "make soak     minutes of load, kills and a swarm change on 11 bridges (ARGS=--duration 600)"
 	@echo "make lint     ruff check + format check"
@@ -76,6 +77,12 @@ test: setup lint
 
 devnet: setup
 	ape run devnet $(ARGS)
+
+# A devnet started in the background (`make devnet &`): make ignores SIGINT there and
+# does not pass signals on, so stop the devnet itself (its pid file).
+devnet-stop:
+	@test -f .cache/devnet.pid || { echo "devnet-stop: no .cache/devnet.pid (no devnet running here)" >&2; exit 1; }
+	kill -TERM $$(cat .cache/devnet.pid)
 
 bench: setup
 	python bench/gas.py

@@ -46,6 +46,9 @@ OPERATIONS = [
     ("transfer_without_records", "transfer (no records)"),
     ("subscribe_first", "Pro subscribe in SESH (new key)"),
     ("subscribe_again", "Pro subscribe in SESH (extending a key)"),
+    ("grant", "Pro grant by a payment provider (key with a grant)"),
+    ("revoke_later", "Pro revoke the later of two grants"),
+    ("revoke_earlier", "Pro revoke the earlier grant after it"),
 ]
 
 
@@ -86,9 +89,11 @@ def measure(chain: Chain) -> dict[str, int]:
 
     secret = b"\x42" * 32
     gas["commit"] = chain.call(
-        user, sns.functions.commit(commitment("alice", user.address, secret))
+        user, sns.functions.commit(commitment("alice", user.address, YEAR, user.address, secret))
     )
-    chain.call(other, sns.functions.commit(commitment("carol", other.address, secret)))
+    chain.call(
+        other, sns.functions.commit(commitment("carol", other.address, YEAR, other.address, secret))
+    )
     advance(chain, MIN_COMMITMENT_AGE)
     gas["register"] = chain.call(
         user, sns.functions.register("alice", user.address, YEAR, secret, MAX_UINT256)
@@ -132,6 +137,13 @@ def measure(chain: Chain) -> dict[str, int]:
     gas["subscribe_again"] = chain.call(
         user, pro.functions.subscribe(key, 1, token.address, MAX_UINT256)
     )
+    provider = buyer
+    chain.call(genesis, pro.functions.set_payment_provider(provider.address, True))
+    first, second = b"\x01" * 32, b"\x02" * 32
+    chain.call(provider, pro.functions.grant(key, 30 * 86_400, first))
+    gas["grant"] = chain.call(provider, pro.functions.grant(key, 30 * 86_400, second))
+    gas["revoke_later"] = chain.call(provider, pro.functions.revoke(provider.address, second))
+    gas["revoke_earlier"] = chain.call(provider, pro.functions.revoke(provider.address, first))
     return gas
 
 

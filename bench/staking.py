@@ -104,8 +104,9 @@ class Bench:
             verifier.address,
         )
         call = self.chain.call
-        call(self.deployer, self.pool.functions.set_beneficiary(self.staking.address))
+        # Funded first: the pool pays for days from `set_beneficiary` on what it held then.
         call(self.deployer, self.token.functions.transfer(self.pool.address, 40_000_000 * UNIT))
+        call(self.deployer, self.pool.functions.set_beneficiary(self.staking.address))
         # The operator runs every node (2,000 take 50M SESH); the others need little.
         call(self.deployer, self.token.functions.transfer(self.operator.address, 60_000_000 * UNIT))
         for key in [self.keeper, *self.delegators]:

@@ -11,7 +11,12 @@
         releases pays 14.000 % of the balance whatever the call pattern (one
         call a year, or one a day). Anyone may send SESH in: name and Pro fees
         arrive this way and grow the rewards.
-@dev Days count from deployment; a partial day waits for the next call.
+@dev Days count from deployment (`START`), releases from the day the
+     beneficiary was set; a partial day waits for the next call.
+     Only tokens the pool held at its last release (or when the beneficiary
+     was set) earn: tokens that arrive later start earning at the next
+     release, so a pool funded late, or fees arriving while releases lag,
+     are never paid for days before they arrived (`earning_balance`).
      `F` is a 36-decimal fixed-point constant; `F**d` is computed by
      exponentiation by squaring, rounding every product up so the payout
      (rounded down) never exceeds the exact figure.
@@ -35,7 +40,8 @@ exports: (
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
-    ownable_2step.renounce_ownership,
+    # `renounce_ownership` is left out: an ownerless pool could never get its
+    # beneficiary set (docs/decisions.md).
 )
 
 
@@ -57,6 +63,9 @@ START: public(immutable(uint256))
 beneficiary: public(address)
 # @dev Whole days since `START` already released.
 released_days: public(uint256)
+# @dev The balance that earns: what the pool held at its last release (or when the
+#      beneficiary was set), less that release. Later arrivals earn from the next release.
+earning_balance: public(uint256)
 # @dev Everything released so far, in token units.
 total_released: public(uint256)
 
@@ -89,14 +98,18 @@ def __init__(token: IERC20):
 @external
 def set_beneficiary(beneficiary: address):
     """
-    @notice Fixes the account releases go to (the staking contract). Once only.
-    @dev Owner only. The beneficiary can never change afterwards.
+    @notice Fixes the account releases go to (the staking contract), once only,
+            and starts the pool's clock: no day before this one is ever paid.
+    @dev Owner only. The beneficiary can never change afterwards
+         (docs/decisions.md). What the pool holds now earns from today.
     @param beneficiary The staking contract.
     """
     ownable._check_owner()
     assert beneficiary != empty(address), "pool: beneficiary is the zero address"
     assert self.beneficiary == empty(address), "pool: beneficiary already set"
     self.beneficiary = beneficiary
+    self.released_days = self._today()
+    self.earning_balance = staticcall TOKEN.balanceOf(self)
     log BeneficiarySet(beneficiary=beneficiary)
 
 
@@ -105,7 +118,8 @@ def set_beneficiary(beneficiary: address):
 def release() -> uint256:
     """
     @notice Pays the beneficiary what the whole days since the last release earned:
-            `balance * (1 - F**days)`, rounded down.
+            `earning_balance * (1 - F**days)`, rounded down; then everything the
+            pool holds earns from today.
     @dev Beneficiary only. Returns 0 (and pays nothing) within the same day.
     @return The amount paid, in token units.
     """
@@ -115,8 +129,9 @@ def release() -> uint256:
     if days == 0:
         return 0
     balance: uint256 = staticcall TOKEN.balanceOf(self)
-    amount: uint256 = self._releasable(balance, days)
+    amount: uint256 = self._releasable(self.earning_balance, days)
     self.released_days = today
+    self.earning_balance = balance - amount
     self.total_released += amount
     log Released(beneficiary=msg.sender, amount=amount, days=days, balance_after=balance - amount)
     if amount != 0:
@@ -136,7 +151,7 @@ def preview_release() -> uint256:
     days: uint256 = self._today() - self.released_days
     if days == 0:
         return 0
-    return self._releasable(staticcall TOKEN.balanceOf(self), days)
+    return self._releasable(self.earning_balance, days)
 
 
 @external

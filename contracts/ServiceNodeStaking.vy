@@ -13,14 +13,17 @@
         the network, or are removed (or liquidated) by an aggregate BLS
         signature of at least two thirds of the active nodes.
 @dev Node life: Open -> Active -> Exiting -> Exited; Open -> Cancelled;
-     Active/Exiting -> Exited by a network signature. Rewards: a global
-     per-node accumulator (`reward_per_node`) that every node's accrual is a
-     difference of, so `distribute` and `claim` cost the same with 10 or with
-     2,000 active nodes. Token amounts fit in 64 bits (the whole supply is
+     Active/Exiting -> Exited by a network signature. Rewards: each pool
+     day's release is streamed evenly over the following pool day, and every
+     second of the stream is shared equally by the nodes active in it, through
+     a global per-node accumulator (`reward_per_node`) that every node's
+     accrual is a difference of, so `distribute` and `claim` cost the same with
+     10 or with 2,000 active nodes. Each contributor's part of an accrual is a
+     floor of its own (never decreasing). Token amounts fit in 64 bits (the whole supply is
      2.4e17 units < 2**64), so each node keeps its state in three packed words,
      each contributor in one, and a BLS key in three.
-     Every state change first calls `_distribute`, which pulls the pool at
-     most once per pool day.
+     Every state change first calls `_distribute`, which brings the stream up
+     to date and pulls the pool at most once per pool day.
 """
 
 
@@ -69,7 +72,8 @@ exports: (
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
-    ownable_2step.renounce_ownership,
+    # `renounce_ownership` is left out: an ownerless contract could never be
+    # unpaused (docs/decisions.md).
     pausable.paused,
 )
 
@@ -98,6 +102,9 @@ MAX_CONTRIBUTORS: public(constant(uint256)) = 10
 WITHDRAW_DELAY: public(constant(uint256)) = 86400
 # @dev A network-signed fast exit needs the node to have been active this long.
 MIN_EXIT_AGE: public(constant(uint256)) = 7200
+# @dev ... and its exit requested this long before the network signed it: time for
+#      the network to see a node that stops serving after its request (and refuse).
+MIN_EXIT_NOTICE: public(constant(uint256)) = 7200
 # @dev Network signatures older than this are refused.
 SIGNATURE_EXPIRY: public(constant(uint256)) = 600
 # @dev Contributors of less than a quarter of the stake may request an exit after this.
@@ -140,21 +147,23 @@ _POOL_START: immutable(uint256)
 
 # @dev Stake a node needs to activate (for nodes registered from now on).
 staking_requirement: public(uint256)
-# @dev Wait between an exit request (or a removal) and the unlock of the stakes.
+# @dev Wait between an exit request (or a removal, or a liquidation) and the unlock
+#      of the stakes, for nodes registered from now on (each node keeps its own).
 exit_delay: public(uint256)
-# @dev Share of each stake taken by a liquidation, in basis points.
+# @dev Share of each stake a liquidation takes, in basis points, for nodes
+#      registered from now on (each node keeps its own).
 liquidation_penalty_bps: public(uint256)
 
 # @dev The last node id handed out (ids count up from 1).
 node_count: public(uint64)
-# @dev Nodes Active or Exiting: the members of the aggregate key.
-active_nodes: public(uint256)
-# @dev Rewards credited to every active node since deployment (token units).
-reward_per_node: public(uint256)
-# @dev Released rewards not yet credited (remainders, days without active nodes).
-undistributed: public(uint256)
-# @dev The last pool day `_distribute` pulled.
-last_pool_day: public(uint256)
+# @dev reward_per_node (64) | undistributed (64) | last_update (64) | active_nodes (64):
+#      rewards streamed to every active node since deployment, streamed rewards not yet
+#      credited (rounding remainders, time without active nodes), when the two were
+#      last brought up to date, and the nodes Active or Exiting.
+_rewards: uint256
+# @dev amount (64) | start (64) | end (64) | pool_day (64): the release being streamed,
+#      evenly over [start, end), and the pool day it was pulled on.
+_stream: uint256
 # @dev The block (timestamp) of the last activation, and activations in it.
 _activation_block: uint256
 _activations_in_block: uint256
@@ -165,7 +174,8 @@ _aggregate_key: bytes32[3]
 _node_meta: HashMap[uint64, uint256]
 # @dev Node id => requirement (64) | total stake (64) | reward_start (64) | reward_end (64).
 _node_stake: HashMap[uint64, uint256]
-# @dev Node id => exit_requested_at (64) | unlock_time (64) | penalty_bps (16) | unfilled reservations (64).
+# @dev Node id => exit_requested_at (64) | unlock_time (64) | penalty_bps (16) |
+#      unfilled reservations (64) | exit_delay (32); penalty and delay fixed at registration.
 _node_exit: HashMap[uint64, uint256]
 # @dev Node id => its BLS key, packed.
 _node_bls: HashMap[uint64, bytes32[3]]
@@ -271,7 +281,11 @@ def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier):
     self.staking_requirement = 25_000 * 10**9
     self.exit_delay = 30 * 86400
     self.liquidation_penalty_bps = 20
-    self.last_pool_day = (block.timestamp - _POOL_START) // _DAY
+    # An empty stream ending at the next pool day, where the first release starts.
+    today: uint256 = (block.timestamp - _POOL_START) // _DAY
+    end: uint256 = _POOL_START + (today + 1) * _DAY
+    self._stream = (today << 192) | (end << 128) | ((end - _DAY) << 64)
+    self._rewards = block.timestamp << 128
 
 
 # ---------------------------------------------------------------- registration
@@ -477,9 +491,9 @@ def request_exit(node_id: uint64):
             assert block.timestamp >= self._activated_at(meta) + SMALL_CONTRIBUTOR_EXIT_AGE, (
                 "staking: stake < 25%: wait 30d"
             )
-    unlock_time: uint256 = block.timestamp + self.exit_delay
-    self._node_meta[node_id] = self._with_status(meta, STATUS_EXITING)
     exit_word: uint256 = self._node_exit[node_id] & ~(2**128 - 1)
+    unlock_time: uint256 = block.timestamp + self._exit_delay_of(exit_word)
+    self._node_meta[node_id] = self._with_status(meta, STATUS_EXITING)
     self._node_exit[node_id] = exit_word | (unlock_time << 64) | block.timestamp
     log ExitRequested(node_id=node_id, requester=msg.sender, unlock_time=unlock_time)
 
@@ -511,8 +525,9 @@ def exit_with_signature(
     """
     @notice Completes a requested exit at once, with the network's signature of
             `SESH_EXIT` for this node.
-    @dev Anyone may submit. The node must have requested its exit and have been
-         active for `MIN_EXIT_AGE`. Stakes unlock at once.
+    @dev Anyone may submit. The node must have been active for `MIN_EXIT_AGE` and
+         the network must have signed at least `MIN_EXIT_NOTICE` after the node's
+         exit request. Stakes unlock at once.
     @param node_id The node.
     @param timestamp When the network signed (at most `SIGNATURE_EXPIRY` ago).
     @param signature The aggregate signature, EIP-2537 G2 encoding.
@@ -523,6 +538,9 @@ def exit_with_signature(
     assert self._status(meta) == STATUS_EXITING, "staking: no exit requested"
     assert block.timestamp >= self._activated_at(meta) + MIN_EXIT_AGE, (
         "staking: node too young to exit"
+    )
+    assert timestamp >= (self._node_exit[node_id] & _MASK64) + MIN_EXIT_NOTICE, (
+        "staking: exit notice not over"
     )
     self._verify_network_signature(_TAG_EXIT, node_id, timestamp, signature, non_signers)
     self._deactivate(node_id, meta, EXIT_NETWORK, block.timestamp)
@@ -538,7 +556,7 @@ def remove_with_signature(
 ):
     """
     @notice Removes a failing node with the network's signature of `SESH_REMOVE`;
-            its stakes unlock `exit_delay` later.
+            its stakes unlock after the node's exit delay.
     @dev Anyone may submit.
     @param node_id The node.
     @param timestamp When the network signed (at most `SIGNATURE_EXPIRY` ago).
@@ -549,7 +567,8 @@ def remove_with_signature(
     meta: uint256 = self._existing_meta(node_id)
     self._assert_in_network(meta)
     self._verify_network_signature(_TAG_REMOVE, node_id, timestamp, signature, non_signers)
-    self._deactivate(node_id, meta, EXIT_REMOVED, block.timestamp + self.exit_delay)
+    delay: uint256 = self._exit_delay_of(self._node_exit[node_id])
+    self._deactivate(node_id, meta, EXIT_REMOVED, block.timestamp + delay)
 
 
 @external
@@ -562,9 +581,9 @@ def liquidate_with_signature(
 ):
     """
     @notice Liquidates a failing node with the network's signature of
-            `SESH_LIQUIDATE`: `liquidation_penalty_bps` of every stake is taken,
-            3/20 of it to the caller and 17/20 to the reward pool; the rest
-            unlocks at once.
+            `SESH_LIQUIDATE`: the penalty fixed at its registration is taken from
+            every stake, 3/20 of it to the caller and 17/20 to the reward pool; the
+            rest unlocks after the node's exit delay, as after a removal.
     @dev Anyone may submit.
     @param node_id The node.
     @param timestamp When the network signed (at most `SIGNATURE_EXPIRY` ago).
@@ -575,9 +594,11 @@ def liquidate_with_signature(
     meta: uint256 = self._existing_meta(node_id)
     self._assert_in_network(meta)
     self._verify_network_signature(_TAG_LIQUIDATE, node_id, timestamp, signature, non_signers)
-    penalty_bps: uint256 = self.liquidation_penalty_bps
-    self._node_exit[node_id] = self._node_exit[node_id] | (penalty_bps << 128)
-    self._deactivate(node_id, meta, EXIT_LIQUIDATED, block.timestamp)
+    exit_word: uint256 = self._node_exit[node_id]
+    penalty_bps: uint256 = (exit_word >> 128) & 65535
+    self._deactivate(
+        node_id, meta, EXIT_LIQUIDATED, block.timestamp + self._exit_delay_of(exit_word)
+    )
     # Each stake's penalty rounds down, so no contributor pays more than the rate;
     # the caller's share rounds down and the pool takes the rest: nothing is left over.
     penalty: uint256 = self._penalty(
@@ -607,10 +628,10 @@ def liquidate_with_signature(
 @nonreentrant
 def distribute():
     """
-    @notice Pulls what the reward pool releases and credits every active node
-            equally. Remainders, and releases while no node is active, are
-            carried to the next distribution.
-    @dev Anyone. Does nothing within the pool's current day.
+    @notice Brings the rewards up to date: streams the current release to the
+            active nodes for the time since the last update, and on a new pool
+            day pulls the pool's release and starts streaming it.
+    @dev Anyone. Every state change does it first.
     """
     self._distribute()
 
@@ -670,8 +691,9 @@ def set_staking_requirement(amount: uint256):
 @external
 def set_exit_delay(delay: uint256):
     """
-    @notice Sets the wait between an exit request (or a removal) and the unlock.
-    @dev Owner only; between 1 and 90 days. Applies to exits requested from now on.
+    @notice Sets the wait between an exit request (or a removal or liquidation) and
+            the unlock, for nodes registered from now on.
+    @dev Owner only; between 1 and 90 days. Registered nodes keep theirs.
     @param delay Seconds.
     """
     ownable._check_owner()
@@ -683,8 +705,9 @@ def set_exit_delay(delay: uint256):
 @external
 def set_liquidation_penalty_bps(penalty_bps: uint256):
     """
-    @notice Sets the share of each stake a liquidation takes.
-    @dev Owner only; at most 1,000 (10 %).
+    @notice Sets the share of each stake a liquidation takes, for nodes registered
+            from now on.
+    @dev Owner only; at most 1,000 (10 %). Registered nodes keep theirs.
     @param penalty_bps Basis points.
     """
     ownable._check_owner()
@@ -742,7 +765,7 @@ def node(node_id: uint64) -> IServiceNodeStaking.NodeView:
         exit_requested_at=exit_word & _MASK64,
         unlock_time=(exit_word >> 64) & _MASK64,
         penalty_bps=convert((exit_word >> 128) & 65535, uint16),
-        accrued_rewards=self._accrued(meta, stake_word),
+        accrued_rewards=self._accrued(meta, stake_word, self._rewards_now() & _MASK64),
         bls_pubkey=bls_key,
     )
 
@@ -816,6 +839,64 @@ def min_contribution(node_id: uint64) -> uint256:
     if slots_left == 0:
         return 0
     return self._ceil_div(public_left, slots_left)
+
+
+@external
+@view
+def active_nodes() -> uint256:
+    """
+    @notice The nodes Active or Exiting: the members of the aggregate key.
+    @return Their number.
+    """
+    return self._rewards >> 192
+
+
+@external
+@view
+def reward_per_node() -> uint256:
+    """
+    @notice What the pool's releases have streamed to a node active since deployment,
+            up to now (a node's accrual is this figure's growth while it is active).
+    @dev Excludes a release not pulled yet (`distribute` pulls it).
+    @return Token units.
+    """
+    return self._rewards_now() & _MASK64
+
+
+@external
+@view
+def undistributed() -> uint256:
+    """
+    @notice Streamed rewards not credited to any node (rounding remainders, time with
+            no node active); they join the next release's stream.
+    @return Token units.
+    """
+    return (self._rewards_now() >> 64) & _MASK64
+
+
+@external
+@view
+def unstreamed() -> uint256:
+    """
+    @notice What the current stream has yet to pay out.
+    @return Token units.
+    """
+    stream: uint256 = self._stream
+    amount: uint256 = stream & _MASK64
+    start: uint256 = (stream >> 64) & _MASK64
+    end: uint256 = (stream >> 128) & _MASK64
+    until: uint256 = min(block.timestamp, end)
+    return amount - amount * (until - start) // (end - start)
+
+
+@external
+@view
+def last_pool_day() -> uint256:
+    """
+    @notice The pool day whose release is being streamed (the last one pulled).
+    @return Days since the pool's `START`.
+    """
+    return self._stream >> 192
 
 
 @external
@@ -907,8 +988,10 @@ def _register(
         | (convert(fee_bps, uint256) << 168)
     )
     self._node_stake[node_id] = requirement | (operator_stake << 64)
-    if reserved_total != 0:
-        self._node_exit[node_id] = reserved_total << 144
+    # What a liquidation takes and how long exits lock are fixed now, for good.
+    self._node_exit[node_id] = (
+        (self.liquidation_penalty_bps << 128) | (reserved_total << 144) | (self.exit_delay << 208)
+    )
     self._node_bls[node_id] = bls12_381._g1_pack(bls_pubkey)
     self._contribution[node_id][msg.sender] = operator_stake | (block.timestamp << 192)
     for slot: IServiceNodeStaking.Reservation in reserved:
@@ -998,13 +1081,14 @@ def _activate(node_id: uint64):
     self._node_meta[node_id] = (
         self._with_status(meta, STATUS_ACTIVE) & ~(_MASK64 << 192)
     ) | (block.timestamp << 192)
+    rewards: uint256 = self._rewards
     stake_word: uint256 = self._node_stake[node_id]
-    self._node_stake[node_id] = (stake_word & (2**128 - 1)) | (self.reward_per_node << 128)
+    self._node_stake[node_id] = (stake_word & (2**128 - 1)) | ((rewards & _MASK64) << 128)
     key: Bytes[128] = bls12_381._g1_unpack(self._node_bls[node_id])
     self._aggregate_key = bls12_381._g1_pack(
         bls12_381._g1_add(bls12_381._g1_unpack(self._aggregate_key), key)
     )
-    self.active_nodes += 1
+    self._rewards = rewards + (1 << 192)
     log NodeActivated(node_id=node_id)
 
 
@@ -1013,15 +1097,16 @@ def _deactivate(node_id: uint64, meta: uint256, reason: uint8, unlock_time: uint
     self._node_meta[node_id] = self._with_status(meta, STATUS_EXITED) | (
         convert(reason, uint256) << 184
     )
+    rewards: uint256 = self._rewards
     stake_word: uint256 = self._node_stake[node_id]
-    self._node_stake[node_id] = (stake_word & (2**192 - 1)) | (self.reward_per_node << 192)
+    self._node_stake[node_id] = (stake_word & (2**192 - 1)) | ((rewards & _MASK64) << 192)
     exit_word: uint256 = self._node_exit[node_id]
     self._node_exit[node_id] = (exit_word & ~(_MASK64 << 64)) | (unlock_time << 64)
     key: Bytes[128] = bls12_381._g1_unpack(self._node_bls[node_id])
     self._aggregate_key = bls12_381._g1_pack(
         bls12_381._g1_add(bls12_381._g1_unpack(self._aggregate_key), bls12_381._g1_negate(key))
     )
-    self.active_nodes -= 1
+    self._rewards = rewards - (1 << 192)
     log NodeExited(node_id=node_id, reason=reason)
 
 
@@ -1036,7 +1121,7 @@ def _verify_network_signature(
 ):
     assert timestamp <= block.timestamp, "staking: signature from future"
     assert block.timestamp - timestamp <= SIGNATURE_EXPIRY, "staking: signature expired"
-    assert len(non_signers) * 3 <= self.active_nodes, "staking: too many non-signers"
+    assert len(non_signers) * 3 <= self._rewards >> 192, "staking: too many non-signers"
     key: Bytes[128] = bls12_381._g1_unpack(self._aggregate_key)
     previous: uint64 = 0
     for non_signer: uint64 in non_signers:
@@ -1052,21 +1137,70 @@ def _verify_network_signature(
 
 @internal
 def _distribute():
-    day: uint256 = (block.timestamp - _POOL_START) // _DAY
-    if day <= self.last_pool_day:
+    rewards: uint256 = self._rewards
+    if (rewards >> 128) & _MASK64 == block.timestamp:
         return
-    self.last_pool_day = day
-    released: uint256 = extcall POOL.release()
-    available: uint256 = released + self.undistributed
-    active: uint256 = self.active_nodes
-    if active == 0:
-        self.undistributed = available
-        log RewardsDistributed(amount=released, active_nodes=0, reward_per_node=0)
-        return
-    per_node: uint256 = available // active
-    self.reward_per_node += per_node
-    self.undistributed = available - per_node * active
-    log RewardsDistributed(amount=released, active_nodes=active, reward_per_node=per_node)
+    stream: uint256 = self._stream
+    today: uint256 = (block.timestamp - _POOL_START) // _DAY
+    if today > stream >> 192:
+        # The stream being paid ended at the first second of pool day `pool_day + 1`,
+        # before now: pay it out to its end, then stream the new release (and what
+        # was left undistributed) from there to the end of today.
+        rewards = self._streamed_to(rewards, stream, block.timestamp)
+        carried: uint256 = (rewards >> 64) & _MASK64
+        start: uint256 = (stream >> 128) & _MASK64
+        stream = (
+            (today << 192) | ((_POOL_START + (today + 1) * _DAY) << 128) | (start << 64) | carried
+        )
+        self._stream = stream
+        rewards = rewards & ~(_MASK64 << 64)
+        released: uint256 = extcall POOL.release()
+        stream += released
+        self._stream = stream
+        active: uint256 = rewards >> 192
+        per_node: uint256 = 0
+        if active != 0:
+            per_node = (released + carried) // active
+        log RewardsDistributed(amount=released, active_nodes=active, reward_per_node=per_node)
+    self._rewards = self._streamed_to(rewards, stream, block.timestamp)
+
+
+@internal
+@pure
+def _streamed_to(rewards: uint256, stream: uint256, until: uint256) -> uint256:
+    """
+    @dev `rewards` brought up to `until` (or the stream's end, if earlier): what the
+         stream paid since the last update (each share of the stream counted from
+         its start, so the shares add up to the stream exactly) split evenly among
+         the active nodes, the remainder (all of it with no node active) kept in
+         `undistributed` for the next stream.
+    """
+    last: uint256 = (rewards >> 128) & _MASK64
+    end: uint256 = (stream >> 128) & _MASK64
+    until_: uint256 = min(until, end)
+    if until_ <= last:
+        return rewards
+    amount: uint256 = stream & _MASK64
+    start: uint256 = (stream >> 64) & _MASK64
+    length: uint256 = end - start
+    paid: uint256 = (
+        amount * (until_ - start) // length - amount * (last - start) // length
+    )
+    active: uint256 = rewards >> 192
+    per_node: uint256 = rewards & _MASK64
+    undistributed: uint256 = ((rewards >> 64) & _MASK64) + paid
+    if active != 0:
+        share: uint256 = paid // active
+        per_node += share
+        undistributed -= share * active
+    return per_node | (undistributed << 64) | (until_ << 128) | (active << 192)
+
+
+@internal
+@view
+def _rewards_now() -> uint256:
+    """@dev The rewards word as `_distribute` would leave it now, short of a new pull."""
+    return self._streamed_to(self._rewards, self._stream, block.timestamp)
 
 
 @internal
@@ -1094,44 +1228,51 @@ def _claimable(node_id: uint64, account: address) -> (uint256, uint256):
         return 0, 0
     word: uint256 = self._contribution[node_id][account]
     stake_word: uint256 = self._node_stake[node_id]
-    accrued: uint256 = self._accrued(meta, stake_word)
+    accrued: uint256 = self._accrued(meta, stake_word, self._rewards_now() & _MASK64)
     entitled: uint256 = 0
     if accrued != 0:
-        if account == self._operator(meta):
-            # The operator takes the fee, its own share and every rounding remainder.
-            entitled = accrued
-            for delegator: address in self._delegators[node_id]:
-                entitled -= self._delegator_share(
-                    accrued, meta, stake_word, self._contribution[node_id][delegator]
-                )
-        else:
-            entitled = self._delegator_share(accrued, meta, stake_word, word)
+        entitled = self._entitlement(
+            accrued, meta, stake_word, word & _MASK64, account == self._operator(meta)
+        )
     rewards: uint256 = entitled - ((word >> 128) & _MASK64)
     stake: uint256 = 0
     status: uint8 = self._status(meta)
     if (word >> 255) == 0 and (status == STATUS_EXITED or status == STATUS_CANCELLED):
         exit_word: uint256 = self._node_exit[node_id]
         if block.timestamp >= (exit_word >> 64) & _MASK64:
-            amount: uint256 = word & _MASK64
-            stake = amount - self._penalty(amount, (exit_word >> 128) & 65535)
+            stake = word & _MASK64
+            if (meta >> 184) & 255 == convert(EXIT_LIQUIDATED, uint256):
+                stake -= self._penalty(stake, (exit_word >> 128) & 65535)
     return rewards, stake
 
 
 @internal
 @pure
-def _delegator_share(accrued: uint256, meta: uint256, stake_word: uint256, word: uint256) -> uint256:
+def _entitlement(
+    accrued: uint256, meta: uint256, stake_word: uint256, stake: uint256, is_operator: bool
+) -> uint256:
+    """
+    @dev One contributor's part of a node's accrual, rounded down: by stake after the
+         fee, plus the fee for the operator. Each part is a floor of its own exact
+         figure, so it never decreases as the accrual grows, and the parts add up to
+         at most the accrual; what the floors leave (less than a unit per
+         contributor) stays in the contract.
+    """
     total: uint256 = (stake_word >> 64) & _MASK64
-    after_fee: uint256 = _BPS - convert(self._fee_bps(meta), uint256)
-    return accrued * after_fee * (word & _MASK64) // (_BPS * total)
+    fee: uint256 = convert(self._fee_bps(meta), uint256)
+    weight: uint256 = (_BPS - fee) * stake
+    if is_operator:
+        weight += fee * total
+    return accrued * weight // (_BPS * total)
 
 
 @internal
-@view
-def _accrued(meta: uint256, stake_word: uint256) -> uint256:
+@pure
+def _accrued(meta: uint256, stake_word: uint256, reward_per_node: uint256) -> uint256:
     status: uint8 = self._status(meta)
     start: uint256 = (stake_word >> 128) & _MASK64
     if status == STATUS_ACTIVE or status == STATUS_EXITING:
-        return self.reward_per_node - start
+        return reward_per_node - start
     if status == STATUS_EXITED:
         return (stake_word >> 192) - start
     return 0
@@ -1193,7 +1334,13 @@ def _assert_in_network(meta: uint256):
 @internal
 @view
 def _activation_limit() -> uint256:
-    return max(MIN_ACTIVATIONS_PER_BLOCK, self.active_nodes * 2 // 100)
+    return max(MIN_ACTIVATIONS_PER_BLOCK, (self._rewards >> 192) * 2 // 100)
+
+
+@internal
+@pure
+def _exit_delay_of(exit_word: uint256) -> uint256:
+    return (exit_word >> 208) & (2**32 - 1)
 
 
 @internal

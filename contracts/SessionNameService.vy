@@ -1,5 +1,6 @@
 # pragma version ~=0.4.3
 # pragma evm-version prague
+# pragma optimize codesize
 """
 @title Session Name Service (SNS)
 @custom:contract-name SessionNameService
@@ -10,8 +11,8 @@
           starting nor ending with `-`; its token id is
           `uint256(keccak256(name))`.
         - Registration is commit-reveal: `commit(make_commitment(name, owner,
-          secret))`, then `register(...)` between 60 seconds and 24 hours
-          later, for at least 28 days.
+          duration, payer, secret))`, then `register(...)` from `payer`
+          between 60 seconds and 24 hours later, for at least 28 days.
         - The price is a yearly USD price by the name's length, converted to
           SESH through the SESH/USD feed, rounded up and paid into the reward
           pool. A name whose grace period ended less than 21 days ago also
@@ -23,7 +24,11 @@
           points at its seller. `resolve(name)` is empty for expired names.
         The contract owner (two-step) sets prices, the premium and the feed
         within bounds, and may pause new commitments and registrations;
-        renewals, records and transfers never stop.
+        renewals, records and transfers never stop. No owner action and no
+        dead oracle can stop renewals: a price rise (at most double) and a
+        new feed take effect 30 days after they are announced, ownership
+        cannot be renounced, and while the feed cannot be used a renewal is
+        priced at the last good SESH/USD answer.
 """
 
 
@@ -68,7 +73,6 @@ exports: (
     erc721.ownerOf,
     erc721.getApproved,
     erc721.isApprovedForAll,
-    erc721.approve,
     erc721.setApprovalForAll,
     erc721.name,
     erc721.symbol,
@@ -76,7 +80,9 @@ exports: (
     erc721.tokenByIndex,
     erc721.tokenOfOwnerByIndex,
     # `erc721.transferFrom` and `erc721.safeTransferFrom` are replaced below:
-    # a transfer refuses expired names and clears the name's records.
+    # a transfer refuses expired names and clears the name's records. They and
+    # `erc721.approve` (also replaced) stay `payable` as ERC-721 declares them,
+    # but refuse ETH, which the contract could never send back.
     # `erc721.tokenURI` is replaced by the on-chain JSON below, and
     # `erc721.supportsInterface` by a list without ERC-4494.
     # `erc721.permit`, `erc721.nonces`, `erc721.DOMAIN_SEPARATOR` and
@@ -86,13 +92,13 @@ exports: (
     # `erc721.burn`, `erc721.safe_mint`, `erc721.set_minter` and
     # `erc721.is_minter` are deliberately not exported: names are minted only
     # by `register`, and burnt only when a lapsed name is registered anew.
-    # `erc721.transfer_ownership` and `erc721.renounce_ownership` are replaced
-    # by the two-step versions.
+    # `erc721.transfer_ownership` is replaced by the two-step version;
+    # `renounce_ownership` is not exported at all: an owner is needed to move
+    # a dead feed, and none must be able to leave the names without one.
     ownable_2step.owner,
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
-    ownable_2step.renounce_ownership,
     pausable.paused,
     price_feed.SEQUENCER_UPTIME_FEED,
 )
@@ -121,6 +127,16 @@ MIN_YEARLY_PRICE: constant(uint256) = 10**6
 MAX_YEARLY_PRICE: constant(uint256) = 10**14
 # @dev Bound of the starting premium: 100,000,000 USD (8 decimals).
 MAX_PREMIUM: constant(uint256) = 10**16
+# @dev A price rise or a new feed takes effect this long after it is announced,
+# so every holder can renew (up to 100 years) on the old terms first.
+CHANGE_DELAY: public(constant(uint256)) = 30 * 86400
+# @dev A tier's price at most doubles per announced rise.
+MAX_PRICE_RISE: constant(uint256) = 2
+# @dev Gas given to the checked read of the feed by a renewal: a Chainlink read
+# costs far less; a feed burning more is treated as unusable.
+_READ_GAS: constant(uint256) = 200_000
+# @dev `_last_price` keeps the answer in its low 248 bits and the decimals above.
+_ANSWER_MASK: constant(uint256) = 2**248 - 1
 # @dev SESH has 9 decimals.
 SESH_DECIMALS: constant(uint256) = 9
 # @dev `_state` keeps the expiry in its low 64 bits, and this bit while the
@@ -172,6 +188,12 @@ premium_start: public(uint256)
 sesh_usd_feed: public(address)
 # @dev The longest age accepted for the SESH/USD answer, in seconds.
 sesh_usd_heartbeat: public(uint256)
+# @dev Announced change => when it may be made (0: not announced). A change
+# is keccak256(abi_encode("prices", yearly_prices)) for a price rise, or
+# keccak256(abi_encode("feed", feed, heartbeat)) for a new feed.
+change_due: public(HashMap[bytes32, uint256])
+# @dev The last SESH/USD answer a payment used (see _ANSWER_MASK; 0: none).
+_last_price: uint256
 
 
 # @dev A name was registered (`cost` in SESH units, premium included).
@@ -221,6 +243,13 @@ event PriceFeedUpdated:
     heartbeat: uint256
 
 
+# @dev The owner announced a change (see `change_due`), to be made from `due`
+# on; the call that announced it carries its terms.
+event ChangeAnnounced:
+    change: indexed(bytes32)
+    due: uint256
+
+
 @deploy
 def __init__(
     sesh: address,
@@ -232,7 +261,8 @@ def __init__(
     premium_start: uint256,
 ):
     """
-    @dev The deployer becomes the owner.
+    @dev The deployer becomes the owner. The SESH/USD feed must give a usable
+         answer now: it is the first last good price (see `renew`).
     @param sesh The SESH token.
     @param reward_pool The reward pool, receiver of every payment (fixed).
     @param sesh_usd_feed The SESH/USD Chainlink feed.
@@ -254,7 +284,14 @@ def __init__(
     SESH = sesh
     REWARD_POOL = reward_pool
     self._set_price_feed(sesh_usd_feed, sesh_usd_heartbeat)
-    self._set_yearly_prices(yearly_prices)
+    # The feed must be usable now; its answer is the first last good price.
+    answer: uint256 = 0
+    decimals: uint256 = 0
+    answer, decimals = price_feed._read(sesh_usd_feed, sesh_usd_heartbeat)
+    self._record_price(answer, decimals)
+    self._check_yearly_prices(yearly_prices)
+    self.yearly_prices = yearly_prices
+    log YearlyPricesUpdated(yearly_prices=yearly_prices)
     self._set_premium(premium_start)
 
 
@@ -264,7 +301,7 @@ def commit(commitment: bytes32):
     @notice First step of a registration: records `commitment`, which hides
             the name until `register` reveals it 60 s to 24 h later.
     @dev A commitment cannot be renewed while it is still usable.
-    @param commitment `make_commitment(name, owner, secret)`.
+    @param commitment `make_commitment(name, owner, duration, payer, secret)`.
     """
     assert not pausable.paused, "sns: paused"
     assert self.commitments[commitment] + MAX_COMMITMENT_AGE < block.timestamp, (
@@ -282,6 +319,9 @@ def register(
     @notice Registers `name` for `owner` for `duration` seconds; the caller
             pays the price in SESH (approved to this contract) into the
             reward pool.
+    @dev The commitment binds the name, the owner, the duration and the
+         caller: a copied reveal sent by anyone else, or for another
+         duration, finds no commitment.
     @param name The name (its commitment must be 60 s to 24 h old).
     @param owner Receives the name's token.
     @param duration Seconds, at least 28 days.
@@ -307,6 +347,7 @@ def register_with_permit(
 ) -> uint256:
     """
     @notice `register` paid with an EIP-2612 permit instead of an approval.
+    @dev The commitment binds the name, the owner, the duration and the caller.
     @param name The name (its commitment must be 60 s to 24 h old).
     @param owner Receives the name's token.
     @param duration Seconds, at least 28 days.
@@ -410,6 +451,7 @@ def transferFrom(owner: address, to: address, token_id: uint256):
     @param to The receiver.
     @param token_id The name's token id.
     """
+    self._refuse_eth()
     assert erc721._is_approved_or_owner(msg.sender, token_id), (
         "erc721: caller is not token owner or approved"
     )
@@ -430,6 +472,7 @@ def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes
     @param token_id The name's token id.
     @param data Passed to the receiver's `onERC721Received`.
     """
+    self._refuse_eth()
     assert erc721._is_approved_or_owner(msg.sender, token_id), (
         "erc721: caller is not token owner or approved"
     )
@@ -438,16 +481,56 @@ def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes
 
 
 @external
+@payable
+def approve(to: address, token_id: uint256):
+    """
+    @notice ERC-721 `approve`: lets `to` transfer `token_id` once (the zero
+            address clears the approval). Refuses ETH.
+    @dev The caller must own the name or be an operator of its owner.
+    @param to The approved account.
+    @param token_id The name's token id.
+    """
+    self._refuse_eth()
+    owner: address = erc721._owner_of(token_id)
+    assert to != owner, "erc721: approval to current owner"
+    assert msg.sender == owner or erc721.isApprovedForAll[owner][msg.sender], (
+        "sns: caller may not approve"
+    )
+    erc721._approve(to, token_id)
+
+
+@external
 def set_yearly_prices(yearly_prices: uint256[PRICE_TIERS]):
     """
     @notice Sets the yearly USD prices (8 decimals) of 3, 4, 5 and 6+
-            character names.
+            character names. Lower prices apply at once. A rise is first
+            announced (the first call) and made by the same call at least
+            `CHANGE_DELAY` later, so every holder can renew at the old
+            prices first.
     @dev Owner only. Each within 0.01 to 1,000,000 USD; shorter names never
-         cheaper than longer ones.
+         cheaper than longer ones; a rise at most doubles a tier's price in
+         force when it is made.
     @param yearly_prices The four prices, shortest names first.
     """
     ownable._check_owner()
-    self._set_yearly_prices(yearly_prices)
+    # `_check_yearly_prices` and the rise check in one pass (code size).
+    previous: uint256 = max_value(uint256)
+    rise: bool = False
+    for tier: uint256 in range(PRICE_TIERS):
+        price: uint256 = yearly_prices[tier]
+        assert price >= MIN_YEARLY_PRICE, "sns: yearly price below 0.01 USD"
+        assert price <= MAX_YEARLY_PRICE, "sns: yearly price above 1,000,000 USD"
+        assert price <= previous, "sns: a longer name priced above a shorter one"
+        previous = price
+        current: uint256 = self.yearly_prices[tier]
+        if price > current:
+            rise = True
+            assert price <= current * MAX_PRICE_RISE, "sns: price rise above double"
+    if rise:
+        if self._announced(keccak256(abi_encode("prices", yearly_prices))):
+            return
+    self.yearly_prices = yearly_prices
+    log YearlyPricesUpdated(yearly_prices=yearly_prices)
 
 
 @external
@@ -465,12 +548,19 @@ def set_premium(premium_start: uint256):
 @external
 def set_price_feed(feed: address, heartbeat: uint256):
     """
-    @notice Sets the SESH/USD feed and the longest age accepted for its answer.
-    @dev Owner only. Heartbeat between 60 s and 3 days.
+    @notice Sets the SESH/USD feed and the longest age accepted for its
+            answer: first announced (the first call), then made by the same
+            call at least `CHANGE_DELAY` later.
+    @dev Owner only. Heartbeat between 60 s and 3 days; the feed must give a
+         usable answer (positive, fresh, at most 18 decimals) at both calls.
     @param feed The SESH/USD Chainlink feed.
     @param heartbeat Seconds.
     """
     ownable._check_owner()
+    price_feed._check_feed(feed, heartbeat)
+    price_feed._read(feed, heartbeat)
+    if self._announced(keccak256(abi_encode("feed", feed, heartbeat))):
+        return
     self._set_price_feed(feed, heartbeat)
 
 
@@ -586,7 +676,12 @@ def register_price(name: String[32], duration: uint256) -> uint256:
     @param duration Seconds.
     @return uint256 SESH units.
     """
-    return self._price(name, duration, self._premium(self._expiry(self._token_id(name))))
+    answer: uint256 = 0
+    decimals: uint256 = 0
+    answer, decimals = price_feed._read(self.sesh_usd_feed, self.sesh_usd_heartbeat)
+    return self._price(
+        name, duration, self._premium(self._expiry(self._token_id(name))), answer, decimals
+    )
 
 
 @external
@@ -594,12 +689,13 @@ def register_price(name: String[32], duration: uint256) -> uint256:
 def renew_price(name: String[32], duration: uint256) -> uint256:
     """
     @notice What renewing `name` for `duration` would cost now, in SESH units.
-    @dev Reverts when the price feed cannot be trusted (see price_feed).
+    @dev At the last good SESH/USD answer while the feed cannot be used;
+         reverts only if no payment ever used a good answer.
     @param name The name.
     @param duration Seconds.
     @return uint256 SESH units.
     """
-    return self._price(name, duration, 0)
+    return self._renew_cost(name, duration)
 
 
 @external
@@ -611,21 +707,6 @@ def premium(name: String[32]) -> uint256:
     @return uint256 USD with 8 decimals (0 outside the 21 days after grace).
     """
     return self._premium(self._expiry(self._token_id(name)))
-
-
-@external
-@pure
-def make_commitment(name: String[32], owner: address, secret: bytes32) -> bytes32:
-    """
-    @notice The commitment to send to `commit` before registering `name`
-            for `owner` (compute it off chain to keep the name hidden).
-    @dev keccak256(abi_encode(keccak256(name), owner, secret)).
-    @param name The name.
-    @param owner The future owner.
-    @param secret A random 32-byte secret, revealed by `register`.
-    @return bytes32 The commitment.
-    """
-    return self._commitment(name, owner, secret)
 
 
 @external
@@ -675,7 +756,7 @@ def _register(
     self._check_name(name)
     self._check_duration(duration)
     assert owner != empty(address), "sns: owner is the zero address"
-    commitment: bytes32 = self._commitment(name, owner, secret)
+    commitment: bytes32 = self._commitment(name, owner, duration, msg.sender, secret)
     committed_at: uint256 = self.commitments[commitment]
     assert committed_at != 0, "sns: no commitment for this registration"
     assert block.timestamp >= committed_at + MIN_COMMITMENT_AGE, "sns: commitment too new"
@@ -685,7 +766,11 @@ def _register(
     state: uint256 = self._state[token_id]
     old_expiry: uint256 = state & EXPIRY_MASK
     assert self._is_available(old_expiry), "sns: name not available"
-    cost: uint256 = self._price(name, duration, self._premium(old_expiry))
+    answer: uint256 = 0
+    decimals: uint256 = 0
+    answer, decimals = price_feed._read(self.sesh_usd_feed, self.sesh_usd_heartbeat)
+    self._record_price(answer, decimals)
+    cost: uint256 = self._price(name, duration, self._premium(old_expiry), answer, decimals)
     assert cost <= max_cost, "sns: cost above max_cost"
 
     self.commitments[commitment] = 0
@@ -715,7 +800,7 @@ def _renew(name: String[32], duration: uint256, max_cost: uint256) -> uint256:
     old_expiry: uint256 = state & EXPIRY_MASK
     assert block.timestamp < old_expiry + GRACE_PERIOD, "sns: name past its grace period"
     self._check_duration(duration)
-    cost: uint256 = self._price(name, duration, 0)
+    cost: uint256 = self._renew_cost(name, duration)
     assert cost <= max_cost, "sns: cost above max_cost"
 
     new_expiry: uint256 = old_expiry + duration
@@ -765,15 +850,14 @@ def _check_record_setter(name: String[32]) -> uint256:
 
 
 @internal
-def _set_yearly_prices(yearly_prices: uint256[PRICE_TIERS]):
+@pure
+def _check_yearly_prices(yearly_prices: uint256[PRICE_TIERS]):
     previous: uint256 = max_value(uint256)
     for price: uint256 in yearly_prices:
         assert price >= MIN_YEARLY_PRICE, "sns: yearly price below 0.01 USD"
         assert price <= MAX_YEARLY_PRICE, "sns: yearly price above 1,000,000 USD"
         assert price <= previous, "sns: a longer name priced above a shorter one"
         previous = price
-    self.yearly_prices = yearly_prices
-    log YearlyPricesUpdated(yearly_prices=yearly_prices)
 
 
 @internal
@@ -881,17 +965,81 @@ def _premium(expiry: uint256) -> uint256:
 
 @internal
 @view
-def _price(name: String[32], duration: uint256, premium_usd: uint256) -> uint256:
+def _renew_cost(name: String[32], duration: uint256) -> uint256:
+    """
+    @dev What renewing costs: `register_price` (no premium while a name can
+         be renewed), called on this contract so that when the feed cannot
+         be used (any revert, gas capped) the renewal is priced at the last
+         answer a registration used instead: no dead oracle or unusable feed
+         stops a renewal. Without any such answer, the feed's reason.
+    """
+    ok: bool = False
+    data: Bytes[32] = b""
+    ok, data = raw_call(
+        self,
+        abi_encode(name, duration, method_id=method_id("register_price(string,uint256)")),
+        max_outsize=32,
+        gas=_READ_GAS,
+        is_static_call=True,
+        revert_on_failure=False,
+    )
+    if ok:
+        return extract32(data, 0, output_type=uint256)
+    # Never zero: the constructor records the feed's first answer.
+    last: uint256 = self._last_price
+    return self._price(name, duration, 0, last & _ANSWER_MASK, last >> 248)
+
+
+@internal
+@payable
+def _refuse_eth():
+    """
+    @dev ERC-721 declares transfers and `approve` payable; ETH sent with them
+         could never leave the contract, so it is refused (one revert site).
+    """
+    assert msg.value == 0, "sns: ETH not accepted"
+
+
+@internal
+def _announced(change: bytes32) -> bool:
+    """
+    @dev For a change that must wait `CHANGE_DELAY`: announces it and returns
+         True if it was not announced yet; returns False (and forgets it),
+         so the caller makes it, once it is due; reverts before.
+    """
+    due: uint256 = self.change_due[change]
+    if due == 0:
+        due = block.timestamp + CHANGE_DELAY
+        self.change_due[change] = due
+        log ChangeAnnounced(change=change, due=due)
+        return True
+    assert due <= block.timestamp, "sns: change not yet due"
+    self.change_due[change] = 0
+    return False
+
+
+@internal
+def _record_price(answer: uint256, decimals: uint256):
+    """
+    @dev Keeps the answer a payment used, for renewals while the feed is down.
+    """
+    if answer <= _ANSWER_MASK:
+        self._last_price = answer | (decimals << 248)
+
+
+@internal
+@view
+def _price(
+    name: String[32], duration: uint256, premium_usd: uint256, answer: uint256, decimals: uint256
+) -> uint256:
     """
     @dev SESH units for `duration` seconds of `name` plus `premium_usd`,
-         converted at the feed's price with a single rounding up.
+         converted at `answer` (`decimals`) with a single rounding up.
     """
     length: uint256 = len(name)
     tier: uint256 = min(max(length, MIN_NAME_LENGTH) - MIN_NAME_LENGTH, PRICE_TIERS - 1)
     usd_times_year: uint256 = self.yearly_prices[tier] * duration + premium_usd * YEAR
-    return price_feed._usd_to_tokens(
-        usd_times_year, YEAR, self.sesh_usd_feed, self.sesh_usd_heartbeat, SESH_DECIMALS
-    )
+    return price_feed._tokens_at(usd_times_year, YEAR, answer, decimals, SESH_DECIMALS)
 
 
 @internal
@@ -902,8 +1050,10 @@ def _token_id(name: String[32]) -> uint256:
 
 @internal
 @pure
-def _commitment(name: String[32], owner: address, secret: bytes32) -> bytes32:
-    return keccak256(abi_encode(keccak256(name), owner, secret))
+def _commitment(
+    name: String[32], owner: address, duration: uint256, payer: address, secret: bytes32
+) -> bytes32:
+    return keccak256(abi_encode(keccak256(name), owner, duration, payer, secret))
 
 
 @internal

@@ -12,9 +12,12 @@
           that token's USD feed (rounded up, bounded by `max_amount`) and
           extends the key's expiry to `max(now, expiry) + duration`. SESH
           goes to the reward pool; other tokens (stablecoins) to the treasury.
+        - A plan id keeps the terms it was first given for good (removing a
+          plan retires its id), so `subscribe` buys what the caller saw.
         - A payment provider (fiat and app-store purchases) may `grant` time
-          once per receipt, and `revoke` a receipt to refund it: what is left
-          of the granted time is taken back, and nothing more.
+          once per receipt id of its own, and `revoke` its receipt to refund
+          it (the owner may revoke any): what is left of the granted time is
+          taken back, and nothing more.
         The owner (two-step) sets plans, tokens, the treasury and the payment
         providers within bounds, and may pause new subscriptions and grants;
         revocations never stop.
@@ -48,7 +51,8 @@ exports: (
     ownable_2step.pending_owner,
     ownable_2step.transfer_ownership,
     ownable_2step.accept_ownership,
-    ownable_2step.renounce_ownership,
+    # `renounce_ownership` is deliberately left out: without an owner no
+    # revocation, pay token or feed could ever be fixed again.
     pausable.paused,
     price_feed.SEQUENCER_UPTIME_FEED,
 )
@@ -63,10 +67,14 @@ MAX_USD_PRICE: public(constant(uint256)) = 10**12
 # @dev Pay tokens with more decimals than this are refused.
 MAX_TOKEN_DECIMALS: constant(uint256) = 24
 # @dev A grant's terms are packed in one word: the end of the granted period
-# (bits 0-63), its duration (64-127), the key's revoked seconds when granted
-# (128-191) and the revoked flag (bit 192).
+# (bits 0-63), its duration (64-95), its place among the key's grants (96-159,
+# counted from 1), the key's revoked seconds when granted (160-223) and the
+# revoked flag (bit 224).
 _WORD64: constant(uint256) = 2**64 - 1
-_REVOKED: constant(uint256) = 2**192
+_WORD32: constant(uint256) = 2**32 - 1
+_REVOKED: constant(uint256) = 2**224
+# @dev Bound of the loops over a key's grant tree (places are below 2**64).
+_TREE_DEPTH: constant(uint256) = 64
 
 
 struct Plan:
@@ -90,6 +98,8 @@ REWARD_POOL: public(immutable(address))
 treasury: public(address)
 # @dev Plan id => plan (duration 0: no such plan).
 _plans: HashMap[uint256, Plan]
+# @dev Plan id => whether it was ever given terms (its terms never change).
+_plan_ids_used: HashMap[uint256, bool]
 # @dev Token => its USD feed, the feed's heartbeat and the token's decimals
 # (feed zero: not accepted).
 _pay_tokens: HashMap[address, PayToken]
@@ -99,10 +109,19 @@ is_payment_provider: public(HashMap[address, bool])
 pro_expiry: public(HashMap[bytes32, uint256])
 # @dev Pro public key => seconds taken back from it by revocations, in total.
 revoked_seconds: public(HashMap[bytes32, uint256])
-# @dev Receipt id => the Pro public key it granted to (zero: unused receipt).
-_grant_keys: HashMap[bytes32, bytes32]
-# @dev Receipt id => the grant's packed terms (see _WORD64).
-_grant_terms: HashMap[bytes32, uint256]
+# @dev Pro public key => how many grants it received (the last grant's place).
+_grant_count: HashMap[bytes32, uint256]
+# @dev Pro public key => node => seconds revoked from the grants the node
+# covers: a Fenwick tree over the key's grants by place, node `n` covering
+# places `n` to `n + lowbit(n) - 1`, so the seconds revoked from the grants
+# after a place are summed, and a revocation recorded, in at most 64 steps.
+_revoked_by_place: HashMap[bytes32, HashMap[uint256, uint256]]
+# @dev Payment provider => its receipt id => the Pro public key it granted
+# to (zero: unused receipt). Each provider has its own receipt ids.
+_grant_keys: HashMap[address, HashMap[bytes32, bytes32]]
+# @dev Payment provider => its receipt id => the grant's packed terms (see
+# _WORD64).
+_grant_terms: HashMap[address, HashMap[bytes32, uint256]]
 
 
 # @dev Pro was bought for `pro_pubkey` (see docs/interfaces.md).
@@ -238,60 +257,83 @@ def grant(pro_pubkey: bytes32, duration: uint256, receipt_id: bytes32) -> uint25
     """
     @notice Grants `duration` seconds of Pro to `pro_pubkey` for a purchase
             made outside the chain (fiat, app stores), once per receipt.
-    @dev Payment providers only.
+    @dev Payment providers only. Receipt ids are the caller's own: two
+         providers may use the same id for different purchases.
     @param pro_pubkey The Pro public key.
     @param duration Seconds, 1 day to 3 years.
-    @param receipt_id The purchase's receipt id (unique per purchase).
+    @param receipt_id The purchase's receipt id (unique per purchase and
+           provider).
     @return uint256 The key's new expiry.
     """
     assert self.is_payment_provider[msg.sender], "pro: caller is not a payment provider"
     assert not pausable.paused, "pro: paused"
     assert pro_pubkey != empty(bytes32), "pro: Pro public key is zero"
     assert receipt_id != empty(bytes32), "pro: receipt id is zero"
-    assert self._grant_keys[receipt_id] == empty(bytes32), "pro: receipt already used"
+    assert self._grant_keys[msg.sender][receipt_id] == empty(bytes32), "pro: receipt already used"
     self._check_duration(duration)
     expiry: uint256 = max(block.timestamp, self.pro_expiry[pro_pubkey]) + duration
     assert expiry <= _WORD64, "pro: expiry too far"
+    place: uint256 = self._grant_count[pro_pubkey] + 1
+    revoked: uint256 = self.revoked_seconds[pro_pubkey]
+    # Unreachable bounds, checked so the packing can never truncate: each
+    # grant adds one place and each revocation at most 3 years.
+    assert place <= _WORD64 and revoked <= _WORD64, "pro: too many grants"
     self.pro_expiry[pro_pubkey] = expiry
-    self._grant_keys[receipt_id] = pro_pubkey
-    self._grant_terms[receipt_id] = (
-        expiry | (duration << 64) | (min(self.revoked_seconds[pro_pubkey], _WORD64) << 128)
+    self._grant_count[pro_pubkey] = place
+    self._grant_keys[msg.sender][receipt_id] = pro_pubkey
+    self._grant_terms[msg.sender][receipt_id] = (
+        expiry | (duration << 64) | (place << 96) | (revoked << 160)
     )
     log ProGranted(pro_pubkey=pro_pubkey, receipt_id=receipt_id, duration=duration, expiry=expiry)
     return expiry
 
 
 @external
-def revoke(receipt_id: bytes32) -> uint256:
+def revoke(provider: address, receipt_id: bytes32) -> uint256:
     """
-    @notice Revokes a receipt's grant (a refund): the key loses what is left
-            of the granted period, and never more than that.
-    @dev Payment providers only; works while paused. Revocations of earlier
-         periods move a grant's period earlier; the period is taken as moved
-         by every revocation of the key since the grant, so the time taken
-         back may be less than what was left, never more (paid time is never
-         taken).
-    @param receipt_id The receipt whose grant is revoked.
+    @notice Revokes the grant `provider` made for `receipt_id` (a refund):
+            the key loses exactly what is left of the granted period, never
+            paid or other granted time.
+    @dev The granting provider while it holds the role, or the owner; works
+         while paused. A key's time is its
+         paid and granted periods laid end to end in the order they were
+         bought. Revoking a period removes what is left of it and moves the
+         later periods earlier by as much; so a grant's period has moved by
+         the seconds revoked, since it was granted, from grants placed
+         before it, which is every second revoked from the key since then
+         minus those revoked from grants placed after it (a tree sum over
+         the key's grants, at most 64 steps).
+    @param provider The payment provider that made the grant.
+    @param receipt_id The provider's receipt whose grant is revoked.
     @return uint256 The key's expiry after the revocation.
     """
-    assert self.is_payment_provider[msg.sender], "pro: caller is not a payment provider"
-    pro_pubkey: bytes32 = self._grant_keys[receipt_id]
+    assert (msg.sender == provider and self.is_payment_provider[msg.sender]) or (
+        msg.sender == ownable.owner
+    ), "pro: caller is neither the granting provider nor the owner"
+    pro_pubkey: bytes32 = self._grant_keys[provider][receipt_id]
     assert pro_pubkey != empty(bytes32), "pro: unknown receipt"
-    terms: uint256 = self._grant_terms[receipt_id]
+    terms: uint256 = self._grant_terms[provider][receipt_id]
     assert terms & _REVOKED == 0, "pro: receipt already revoked"
-    duration: uint256 = (terms >> 64) & _WORD64
-    moved: uint256 = self.revoked_seconds[pro_pubkey] - ((terms >> 128) & _WORD64)
+    duration: uint256 = (terms >> 64) & _WORD32
+    place: uint256 = (terms >> 96) & _WORD64
+    revoked: uint256 = self.revoked_seconds[pro_pubkey]
+    moved: uint256 = (
+        revoked - ((terms >> 160) & _WORD64) - self._revoked_after(pro_pubkey, place)
+    )
     end: uint256 = terms & _WORD64
     end = end - moved if end > moved else 0
     expiry: uint256 = self.pro_expiry[pro_pubkey]
     unused: uint256 = 0
-    if end > block.timestamp and expiry > block.timestamp:
+    if end > block.timestamp:
         start: uint256 = end - duration if end > duration else 0
+        # `min` is a guard only: the moved period always ends by the expiry.
         unused = min(end - max(block.timestamp, start), expiry - block.timestamp)
-    expiry -= unused
-    self.pro_expiry[pro_pubkey] = expiry
-    self.revoked_seconds[pro_pubkey] += unused
-    self._grant_terms[receipt_id] = terms | _REVOKED
+    if unused != 0:
+        expiry -= unused
+        self.pro_expiry[pro_pubkey] = expiry
+        self.revoked_seconds[pro_pubkey] = revoked + unused
+        self._record_revoked(pro_pubkey, place, unused)
+    self._grant_terms[provider][receipt_id] = terms | _REVOKED
     log ProRevoked(pro_pubkey=pro_pubkey, receipt_id=receipt_id, expiry=expiry)
     return expiry
 
@@ -299,18 +341,24 @@ def revoke(receipt_id: bytes32) -> uint256:
 @external
 def set_plan(plan_id: uint256, duration: uint256, usd_price: uint256):
     """
-    @notice Creates or changes plan `plan_id`; duration and price 0 remove it.
+    @notice Creates plan `plan_id`, or removes it (duration and price 0).
     @dev Owner only. Duration 1 day to 3 years; price 0.01 to 10,000 USD
-         (8 decimals). Subscriptions already bought are not affected.
-    @param plan_id Any id the owner chooses.
+         (8 decimals). A plan id keeps its first terms for good and a
+         removed id is never reused, so a `subscribe` sent for a plan buys
+         exactly the terms the payer read: new terms take a new id.
+    @param plan_id Any id never given terms before (or the plan to remove).
     @param duration Seconds of Pro the plan buys.
     @param usd_price USD with 8 decimals.
     """
     ownable._check_owner()
     if duration != 0 or usd_price != 0:
+        assert not self._plan_ids_used[plan_id], "pro: plan id already used"
         self._check_duration(duration)
         assert usd_price >= MIN_USD_PRICE, "pro: price below 0.01 USD"
         assert usd_price <= MAX_USD_PRICE, "pro: price above 10,000 USD"
+        self._plan_ids_used[plan_id] = True
+    else:
+        assert self._plans[plan_id].duration != 0, "pro: unknown plan"
     self._plans[plan_id] = Plan(duration=duration, usd_price=usd_price)
     log PlanUpdated(plan_id=plan_id, duration=duration, usd_price=usd_price)
 
@@ -423,20 +471,21 @@ def pay_tokens(token: address) -> (address, uint256, uint256):
 
 @external
 @view
-def grants(receipt_id: bytes32) -> (bytes32, uint256, uint256, bool):
+def grants(provider: address, receipt_id: bytes32) -> (bytes32, uint256, uint256, bool):
     """
-    @notice What a receipt granted.
-    @param receipt_id The receipt id.
+    @notice What a provider's receipt granted.
+    @param provider The payment provider.
+    @param receipt_id The provider's receipt id.
     @return bytes32 The Pro public key (zero: the receipt was never used).
     @return uint256 The end of the granted period when it was granted.
     @return uint256 The granted duration, seconds.
     @return bool Whether the grant was revoked.
     """
-    terms: uint256 = self._grant_terms[receipt_id]
+    terms: uint256 = self._grant_terms[provider][receipt_id]
     return (
-        self._grant_keys[receipt_id],
+        self._grant_keys[provider][receipt_id],
         terms & _WORD64,
-        (terms >> 64) & _WORD64,
+        (terms >> 64) & _WORD32,
         terms & _REVOKED != 0,
     )
 
@@ -489,6 +538,40 @@ def _amount(plan_id: uint256, pay_token: address) -> uint256:
     token: PayToken = self._pay_tokens[pay_token]
     assert token.feed != empty(address), "pro: token not accepted"
     return price_feed._usd_to_tokens(plan.usd_price, 1, token.feed, token.heartbeat, token.decimals)
+
+
+@internal
+@view
+def _revoked_after(pro_pubkey: bytes32, place: uint256) -> uint256:
+    """
+    @dev Seconds revoked from the key's grants placed after `place`: the tree
+         nodes from `place + 1` upwards by lowbit, up to the key's last place.
+    """
+    last: uint256 = self._grant_count[pro_pubkey]
+    node: uint256 = place + 1
+    total: uint256 = 0
+    for _: uint256 in range(_TREE_DEPTH + 1):
+        if node > last:
+            break
+        total += self._revoked_by_place[pro_pubkey][node]
+        # Safe: `node` is below 2**64, so adding its lowest set bit cannot overflow.
+        node = unsafe_add(node, node & unsafe_sub(0, node))
+    return total
+
+
+@internal
+def _record_revoked(pro_pubkey: bytes32, place: uint256, seconds: uint256):
+    """
+    @dev Adds `seconds` revoked at `place` to every tree node covering it: the
+         nodes from `place` downwards, clearing the lowest set bit each time.
+    """
+    node: uint256 = place
+    for _: uint256 in range(_TREE_DEPTH):
+        if node == 0:
+            break
+        self._revoked_by_place[pro_pubkey][node] += seconds
+        # Safe: `node` is positive, so `node - 1` cannot wrap.
+        node = node & unsafe_sub(node, 1)
 
 
 @internal

@@ -105,7 +105,7 @@ L1_CUSTOM_GATEWAY: public(immutable(address))
 L1_ROUTER: public(immutable(address))
 
 
-# @dev True only for the duration of `register_token_on_l2`.
+# @dev True only for the duration of `registerTokenOnL2`.
 _registering_on_l2: transient(bool)
 
 
@@ -171,7 +171,7 @@ def burn_from(owner: address, amount: uint256):
 def isArbitrumEnabled() -> uint8:
     """
     @notice Arbitrum's custom gateway calls this while registering the token.
-    @dev Answers `0xb1` only inside `register_token_on_l2`, so nobody else can
+    @dev Answers `0xb1` only inside `registerTokenOnL2`, so nobody else can
          register this token with a gateway of their choosing.
     @return The magic value `0xb1`.
     """
@@ -182,7 +182,7 @@ def isArbitrumEnabled() -> uint8:
 @external
 @payable
 @nonreentrant
-def register_token_on_l2(
+def registerTokenOnL2(
     l2_token: address,
     max_submission_cost_for_gateway: uint256,
     max_submission_cost_for_router: uint256,
@@ -196,6 +196,8 @@ def register_token_on_l2(
     """
     @notice Registers `l2_token` as this token's bridged twin with Arbitrum's L1
             custom gateway and points the gateway router at that gateway.
+            Named and shaped as Arbitrum's `ICustomToken.registerTokenOnL2`,
+            which the Arbitrum SDK's `registerCustomToken` calls.
     @dev Owner only. The value sent pays both retryable tickets and must equal
          `value_for_gateway + value_for_router`.
     @param l2_token The `SessionTokenL2` deployed on Arbitrum.

@@ -24,6 +24,7 @@ from sesh.deploy.steps import (
     deploy_bridged_token,
     deploy_token,
     is_local_network,
+    set_aside_if_from_an_earlier_chain,
 )
 
 account_option = click.option(
@@ -51,6 +52,8 @@ def _start(network, account_alias: str | None, deployments_dir: Path) -> Deploye
         raise click.ClickException(str(exc)) from None
     manifest.network = f"{network.ecosystem.name}:{network.name}"
     click.echo(f"chain {chain.chain_id} ({manifest.network}), deployer {account.address}")
+    if is_local_network(network.name):
+        set_aside_if_from_an_earlier_chain(manifest, click.echo)
     return Deployer(account=account, manifest=manifest, echo=click.echo)
 
 
@@ -163,6 +166,9 @@ def all_(network, account_alias, deployments_dir, config_path, yes, verify):
         state = "done" if step.recorded() else "to do"
         click.echo(f"  {index:>2}. {step.title:<52} {state}")
     todo = sum(not step.recorded() for step in steps)
+    if todo:
+        held = int(chain.provider.get_balance(deployer.account.address))
+        click.echo(gas_needed(todo, len(steps), int(chain.provider.gas_price), held))
     if todo and not local and not yes:
         click.confirm(f"Send up to {todo} steps on {deployer.manifest.network}?", abort=True)
 
@@ -179,6 +185,30 @@ def all_(network, account_alias, deployments_dir, config_path, yes, verify):
     if failed:
         raise click.ClickException(f"{failed} wire(s) wrong after the deployment; see above")
     click.echo(f"Suite deployed and checked: {deployer.manifest.path}")
+
+
+# Gas the whole suite used on the devnet (deploy/local.toml, every step; Arbitrum adds an
+# L1 data fee on top, which is why the estimate doubles it).
+SUITE_GAS = 17_500_000
+L1_FEE_MARGIN = 2
+
+
+def gas_needed(todo: int, total: int, gas_price: int, balance: int) -> str:
+    """The plan's gas line: about how much gas and ETH the steps left need, and what the
+    deployer holds (with a faucet hint when it is short)."""
+    gas = SUITE_GAS * todo // total
+    wei = gas * gas_price * L1_FEE_MARGIN
+    line = (
+        f"Gas: about {gas / 1e6:.1f}M for {todo} step(s) (the whole suite used "
+        f"{SUITE_GAS / 1e6:.1f}M); at {gas_price / 1e9:.3g} gwei, with room for Arbitrum's "
+        f"L1 fee, about {wei / 1e18:.6f} ETH; the deployer holds {balance / 1e18:.6f} ETH"
+    )
+    if balance < wei:
+        line += (
+            " - NOT ENOUGH: fund it first (on Arbitrum Sepolia: Sepolia ETH from a faucet, "
+            "bridged at bridge.arbitrum.io, or an Arbitrum Sepolia faucet)"
+        )
+    return line
 
 
 def _report_wires(checks) -> int:

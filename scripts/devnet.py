@@ -3,6 +3,13 @@
     make devnet                       # or: ape run devnet
     make devnet ARGS="--exit"         # stop after the story
     make devnet ARGS="--nodes 16"     # more service nodes (default 12)
+    make devnet ARGS="--port 8645 --node-port 23100"   # beside another devnet
+    make devnet-stop                  # stop a devnet started in the background
+
+A port in use (the chain's or a node's) is refused before anything starts or is written:
+the manifest and the nodes' directory of a running devnet are never touched. Ctrl-C,
+SIGINT or SIGTERM (also to a devnet started in the background; its pid is in
+`<dir>/../devnet.pid`) stop the bridges and the chain.
 
 Starts anvil (Prague, Arbitrum-like chain id), deploys the whole suite with the same code
 as `ape run deploy all` (sesh.deploy.suite, configured by deploy/local.toml), registers
@@ -11,6 +18,7 @@ the service nodes (some delegated), starts a bridge per node on loopback
 of sesh/devnet/story.py. Then it keeps everything running until Ctrl-C.
 """
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -20,10 +28,13 @@ import click
 from sesh.devnet.chain import DEVNET_CHAIN_ID, DevchainError, start_anvil
 from sesh.devnet.network import DEFAULT_PORT
 from sesh.devnet.runner import (
+    DEFAULT_RPC_URL,
     DevnetError,
     anvil_accounts,
+    check_chain_port,
     connected,
     deploy_devnet,
+    network_hint,
     pick_ports,
     start_nodes_and_story,
 )
@@ -69,7 +80,15 @@ DEVNET_DIR = Path(".cache/devnet")
     show_default=True,
     help="Deployment configuration (feeds, prices, plans, roles).",
 )
-def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
+@click.option(
+    "--dir",
+    "devnet_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEVNET_DIR,
+    show_default=True,
+    help="The nodes' directories (replaced on every start).",
+)
+def cli(port, nodes, node_port, exit_after, deployments_dir, config_path, devnet_dir):
     """Start a local Arbitrum-like chain, deploy the Session contracts, run service nodes
     and a user story through the whole system."""
     from ape.logging import LogLevel, logger
@@ -83,14 +102,23 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
             f"{nodes}: the story needs at least {MIN_STORY_NODES} nodes (or 0 for none)",
             param_hint="--nodes",
         )
+    # Before anything starts or is written: a port in use is most likely a running devnet,
+    # whose manifest and node directories a second start would replace under it.
+    try:
+        check_chain_port(port)
+        node_ports = pick_ports(nodes, node_port) if nodes else []
+    except DevnetError as exc:
+        raise click.ClickException(str(exc)) from None
     console = Console()
     # SIGTERM (a supervisor, `kill`) stops the bridges and the chain as Ctrl-C does.
     _stop_on_signals()
+    pid_file = devnet_dir.parent / "devnet.pid"
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.write_text(f"{os.getpid()}\n")
     # The devnet narrates its own transactions; Ape's line per confirmation would drown it.
     logger.set_level(LogLevel.WARNING)
     started = time.monotonic()
-    log_path = Path(".cache/devnet-anvil.log")
-    log_path.parent.mkdir(exist_ok=True)
+    log_path = devnet_dir.parent / "devnet-anvil.log"
     console.print(
         f"[bold]Starting anvil[/] (hardfork prague, chain id {DEVNET_CHAIN_ID}, port {port})"
     )
@@ -99,8 +127,9 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
             port=port, chain_id=DEVNET_CHAIN_ID, accounts=anvil_accounts(nodes), log_path=log_path
         )
     except DevchainError as exc:
+        pid_file.unlink(missing_ok=True)
         raise click.ClickException(
-            f"{exc} (is port {port} taken? try: make devnet ARGS='--port 8546')"
+            f"{exc} (is port {port} taken? try: make devnet ARGS='--port {port + 100}')"
         ) from None
 
     devnet = None
@@ -124,15 +153,15 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
                         manifest,
                         console,
                         nodes,
-                        pick_ports(nodes, node_port),
-                        DEVNET_DIR,
+                        node_ports,
+                        devnet_dir,
                         anvil.rpc,
                     )
         except DevnetError as exc:
             raise click.ClickException(str(exc)) from None
         except (StoryError, ClientError, TimeoutError) as exc:
             raise click.ClickException(
-                f"{exc}\nThe bridges' logs are in {DEVNET_DIR}/node-*/node.log, anvil's in "
+                f"{exc}\nThe bridges' logs are in {devnet_dir}/node-*/node.log, anvil's in "
                 f"{log_path}."
             ) from None
         # Ape's providers install their own SIGINT/SIGTERM handlers when they connect
@@ -142,7 +171,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
         if exit_after:
             console.print("--exit: stopping the bridges and the chain.")
             return
-        explore(console, devnet, anvil.url)
+        explore(console, devnet, anvil.url, devnet_dir)
         while anvil.process.poll() is None:
             time.sleep(0.5)
         raise click.ClickException(f"anvil stopped unexpectedly; see {log_path}")
@@ -152,6 +181,8 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path):
         if devnet is not None:
             devnet.stop()
         anvil.stop()
+        pid_file.unlink(missing_ok=True)
+        console.print("Devnet stopped.")
 
 
 def _interrupt(signum, frame):
@@ -164,14 +195,19 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
-def explore(console, devnet, url: str) -> None:
-    """What to try while the devnet runs."""
-    console.print(f"[green]Devnet running[/] (RPC {url}). Press Ctrl-C to stop. Try:")
+def explore(console, devnet, url: str, devnet_dir: Path) -> None:
+    """What to try while the devnet runs, with the ports it runs on."""
+    console.print(
+        f"[green]Devnet running[/] (RPC {url}). Press Ctrl-C (or make devnet-stop) to stop."
+    )
+    if url != DEFAULT_RPC_URL:
+        console.print(f"  {network_hint(url)}")
+    console.print("Try:")
     if devnet is None:
         console.print("  sesh --help")
         return
     first = devnet.network.live[0].process.url
-    users = DEVNET_DIR / "users"
+    users = devnet_dir / "users"
     for line in (
         f"curl {first}/swarms",
         f"curl {first}/votes",
@@ -179,6 +215,6 @@ def explore(console, devnet, url: str) -> None:
         f'sesh msg send --node {first} --to $(sesh msg id --key-file {users}/bob.key) "hi bob"',
         "sesh node status 1",
         "sesh names resolve alice",
-        f"tail -f {DEVNET_DIR}/node-1/node.log",
+        f"tail -f {devnet_dir}/node-1/node.log",
     ):
         console.print(f"  {line}")

@@ -123,6 +123,26 @@ def _read(feed: address, heartbeat: uint256) -> (uint256, uint256):
 
 
 @internal
+@pure
+def _tokens_at(
+    usd_numerator: uint256,
+    usd_denominator: uint256,
+    answer: uint256,
+    feed_decimals: uint256,
+    token_decimals: uint256,
+) -> uint256:
+    """
+    @dev The token amount worth `usd_numerator / usd_denominator` USD (8
+         decimals) at the price `answer` of `feed_decimals` decimals, rounded
+         up: the formula of `_usd_to_tokens`, for a caller holding an answer.
+    """
+    numerator: uint256 = usd_numerator * 10**token_decimals * 10**feed_decimals
+    denominator: uint256 = usd_denominator * answer * 10**USD_DECIMALS
+    # Safe: `denominator` is positive (callers pass a positive answer and divisor).
+    return unsafe_div(numerator + denominator - 1, denominator)
+
+
+@internal
 @view
 def _usd_to_tokens(
     usd_numerator: uint256,
@@ -147,7 +167,4 @@ def _usd_to_tokens(
     answer: uint256 = 0
     feed_decimals: uint256 = 0
     answer, feed_decimals = self._read(feed, heartbeat)
-    numerator: uint256 = usd_numerator * 10**token_decimals * 10**feed_decimals
-    denominator: uint256 = usd_denominator * answer * 10**USD_DECIMALS
-    # Safe: `denominator` is positive (the answer is, and callers pass a positive divisor).
-    return unsafe_div(numerator + denominator - 1, denominator)
+    return self._tokens_at(usd_numerator, usd_denominator, answer, feed_decimals, token_decimals)

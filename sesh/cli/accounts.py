@@ -42,3 +42,42 @@ def resolve_account(alias: str | None, network_is_local: bool) -> Any:
         listing = ", ".join(known) if known else "none yet"
         raise click.ClickException(f"no account named {alias!r} (known: {listing}); {HOW_TO_ADD}")
     return accounts.load(alias)
+
+
+def unlock_if_passphrase(account: Any, passphrase_file: Any = None) -> None:
+    """Let a keyfile account sign without prompting when its passphrase is given: in
+    `passphrase_file`, else in APE_ACCOUNTS_<alias>_PASSPHRASE (Ape's own variable). Without
+    either, Ape asks at the first signature. A wrong passphrase is a one-line error."""
+    import os
+    from pathlib import Path
+
+    alias = getattr(account, "alias", None)
+    if alias is None or not hasattr(account, "set_autosign"):
+        return  # a test account: nothing to unlock
+    if passphrase_file is not None:
+        try:
+            passphrase = Path(passphrase_file).read_text().rstrip("\n")
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot read passphrase file {passphrase_file}: {exc.strerror or exc}"
+            ) from None
+        source = str(passphrase_file)
+    else:
+        variable = f"APE_ACCOUNTS_{alias}_PASSPHRASE"
+        passphrase = os.environ.get(variable)
+        source = variable
+    if not passphrase:
+        return
+    from ape.exceptions import AccountsError
+    from ape.logging import LogLevel, logger
+
+    level = logger.level
+    logger.set_level(LogLevel.ERROR)  # Ape's "Danger! ... will now sign any transaction"
+    try:
+        account.set_autosign(True, passphrase=passphrase)
+    except AccountsError:
+        raise click.ClickException(
+            f"the passphrase from {source} does not unlock account {alias!r}"
+        ) from None
+    finally:
+        logger.set_level(level)

@@ -69,8 +69,51 @@ def chain_options(f: Callable) -> Callable:
         envvar="SESH_ACCOUNT",
         help="Ape account alias that signs (TEST::<n> for test accounts on local chains).",
     )(f)
+    f = click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SESH_PASSPHRASE_FILE",
+        expose_value=False,
+        callback=_remember_passphrase_file,
+        help="Unlock the --account with this file's text, without prompting (or set "
+        "APE_ACCOUNTS_<alias>_PASSPHRASE, as Ape does).",
+    )(f)
     f = network_option(default=os.environ.get("SESH_NETWORK", DEFAULT_NETWORK))(f)
     return f
+
+
+def _remember_passphrase_file(ctx: click.Context, _param: Any, value: Path | None) -> None:
+    ctx.meta["sesh.passphrase_file"] = value
+
+
+def json_option(f: Callable) -> Callable:
+    """--json: print the answer as one JSON document (amounts as decimal strings in SESH,
+    `*_units` fields in base units) instead of tables."""
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        expose_value=False,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__("sesh.json", value),
+        help="Print JSON instead of tables.",
+    )(f)
+
+
+def want_json() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.meta.get("sesh.json"))
+
+
+def json_amount(value: Decimal) -> str:
+    """A SESH amount for JSON: a plain decimal string with all 9 decimals ("0.000000000",
+    never "0E-9"), exact where a float would not be."""
+    return f"{Decimal(value):.9f}"
+
+
+def print_json(document: Any) -> None:
+    import json
+
+    click.echo(json.dumps(document, indent=2, default=str))
 
 
 def dry_run_option(f: Callable) -> Callable:
@@ -97,21 +140,46 @@ class Session:
         self.network = network
         self.account_alias = account_alias
         self.suite = Suite.load(manifest_path, deployments_dir)
+        self.suite.on_permit = lambda text: console.print(text)
 
     @functools.cached_property
-    def account(self) -> Any:
+    def _resolved(self) -> Any:
         from sesh.cli.accounts import resolve_account
         from sesh.deploy.steps import is_local_network
 
         return resolve_account(self.account_alias, is_local_network(self.network.name))
 
+    @functools.cached_property
+    def account(self) -> Any:
+        """The account that signs, unlocked without prompts when a passphrase is given
+        (--passphrase-file, APE_ACCOUNTS_<alias>_PASSPHRASE), and holding ETH for gas:
+        checked before anything is signed."""
+        from ape import chain
+
+        from sesh.cli.accounts import unlock_if_passphrase
+        from sesh.contracts.base import ContractError
+
+        account = self._resolved
+        meta = click.get_current_context(silent=True)
+        unlock_if_passphrase(account, meta.meta.get("sesh.passphrase_file") if meta else None)
+        held = int(chain.provider.get_balance(account.address))
+        if held == 0:
+            raise ContractError(
+                f"{account.address} holds no ETH to pay for gas; fund it first (on Arbitrum "
+                "Sepolia, from a faucet or bridged Sepolia ETH)"
+            )
+        return account
+
     def address_or_account(self, address: str | None) -> str:
         """`address` if given, else the signing account's."""
-        return address or str(self.account.address)
+        return address or str(self._resolved.address)
 
 
 def send(tx: Any, dry_run: bool, what: str) -> Any:
-    """Send `tx` (printing what it did), or with --dry-run print and simulate it."""
+    """Simulate `tx`, estimate its gas and cost against the sender's ETH, then send it
+    (printing what it did) or, with --dry-run, print it and send nothing."""
+    tx.simulate()
+    cost = tx.cost()
     if dry_run:
         table = Table(title=f"dry run: {what}", show_header=False)
         table.add_column("field")
@@ -120,11 +188,16 @@ def send(tx: Any, dry_run: bool, what: str) -> Any:
             table.add_row(key, value)
         for note in tx.notes:
             table.add_row("note", note)
+        table.add_row("gas", cost.describe())
         console.print(table)
-        tx.simulate()
         console.print("simulation: the transaction would succeed (nothing sent)")
         return None
-    receipt = tx.send()
+    if hasattr(tx.sender, "set_autosign") and not str(tx.sender.alias).startswith("TEST::"):
+        # A keyfile account: its wallet prompt shows the raw transaction (bytes, base
+        # units); this line says the same in words first.
+        console.print(f"{what}: {tx.describe()['call']} to {tx.describe()['to']}")
+    console.print(f"{what}: {cost.describe()}")
+    receipt = tx.send(cost.gas)
     console.print(f"{what}: done in transaction {receipt.txn_hash}")
     return receipt
 
@@ -140,6 +213,26 @@ def when(timestamp: int) -> str:
     if not timestamp:
         return "-"
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class AddressType(click.ParamType):
+    """An EIP-55 checksummed address (sesh.contracts.inputs.check_address)."""
+
+    name = "ADDRESS"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from sesh.contracts.base import ContractError
+        from sesh.contracts.inputs import check_address
+
+        try:
+            return check_address(str(value), "address")
+        except ContractError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+ADDRESS = AddressType()
+# Node ids count up from 1 and are uint64 on chain.
+NODE_ID = click.IntRange(1, 2**64 - 1)
 
 
 def parse_amount(text: str) -> Decimal:

@@ -38,10 +38,18 @@ def open_node_keys(path: Path):
     """Decrypt the node keys of `path` (for signing; never printed)."""
     from sesh.crypto.keystore import KeystoreError, open_keys
 
+    password = read_password()
     try:
-        return open_keys(path, read_password())
+        return open_keys(path, password)
     except KeystoreError as exc:
         raise click.ClickException(str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A document that parses but lacks a field (`crypto`, `kdfparams` ...) or holds one
+        # of the wrong shape: altered or truncated, not a keystore `sesh keys new` wrote.
+        detail = f"field {exc.args[0]!r} missing" if isinstance(exc, KeyError) else str(exc)
+        raise click.ClickException(
+            f"{path} is not a complete sesh node keystore ({detail}); restore it from your backup"
+        ) from None
 
 
 @click.group()

@@ -23,6 +23,7 @@ def main() -> None:
 def _register_commands() -> None:
     # Importing node_ops attaches the operator's commands to the `node` group.
     import sesh.cli.node_ops  # noqa: F401
+    import sesh.cli.node_setup  # noqa: F401
     from sesh.cli.dev import dev
     from sesh.cli.explorer import explorer
     from sesh.cli.fileserver import fileserver
@@ -32,8 +33,9 @@ def _register_commands() -> None:
     from sesh.cli.node import node
     from sesh.cli.pro import pro
     from sesh.cli.rewards import rewards
+    from sesh.cli.token import balance, token
 
-    for group in (keys, node, rewards, names, pro, msg, fileserver, dev, explorer):
+    for group in (keys, node, rewards, balance, token, names, pro, msg, fileserver, dev, explorer):
         main.add_command(group)
 
 

@@ -7,13 +7,18 @@ import time
 import click
 
 from sesh.cli.common import (
+    ADDRESS,
     Session,
     chain_command,
     console,
     dry_run_option,
+    json_amount,
+    json_option,
     parse_amount,
+    print_json,
     send,
     sesh,
+    want_json,
     when,
 )
 
@@ -45,6 +50,7 @@ def _wait_for_chain_time(target: int) -> None:
 @chain_command(names, "available")
 @click.argument("name")
 @click.option("--years", type=int, default=1, show_default=True)
+@json_option
 def available(network, account_alias, manifest_path, deployments_dir, name, years):
     """Say whether NAME can be registered, and its price now.
 
@@ -54,16 +60,24 @@ def available(network, account_alias, manifest_path, deployments_dir, name, year
     name = suite.names.normalize(name)
     if suite.names.available(name):
         price = suite.names.register_price(name, _duration(years))
+        if want_json():
+            print_json({"name": name, "available": True, "years": years,
+                        "price_sesh": json_amount(price)})  # fmt: skip
+            return
         console.print(f"{name}: available, {sesh(price)} for {years} year(s)")
     else:
         expiry = suite.names.expiry(name)
-        console.print(f"{name}: taken (owner {suite.names.owner(name)}, expires {when(expiry)})")
+        owner = suite.names.owner(name)
+        if want_json():
+            print_json({"name": name, "available": False, "owner": str(owner), "expiry": expiry})
+            return
+        console.print(f"{name}: taken (owner {owner}, expires {when(expiry)})")
 
 
 @chain_command(names, "register")
 @click.argument("name")
 @click.option("--years", type=int, default=1, show_default=True)
-@click.option("--owner", help="Who receives the name (default: the account).")
+@click.option("--owner", type=ADDRESS, help="Who receives the name (default: the account).")
 @click.option("--max-cost", help="The most SESH to pay (default: the price now).")
 @dry_run_option
 def register(network, account_alias, manifest_path, deployments_dir, name, years, owner,
@@ -76,8 +90,9 @@ def register(network, account_alias, manifest_path, deployments_dir, name, years
     """
     session = Session(network, account_alias, manifest_path, deployments_dir)
     sns = session.suite.names
-    commitment = sns.commitment(name, session.address_or_account(owner))
     duration = _duration(years)
+    payer = session.address_or_account(None)
+    commitment = sns.commitment(name, session.address_or_account(owner), duration, payer)
     limit = parse_amount(max_cost) if max_cost else None
     commit_tx = sns.commit(commitment, session.account)
     if dry_run:
@@ -116,7 +131,7 @@ def renew(network, account_alias, manifest_path, deployments_dir, name, years, m
 @chain_command(names, "set")
 @click.argument("name")
 @click.option("--session-id", required=True, help="The Session ID NAME points at (05…).")
-@click.option("--wallet", default=None, help="A wallet address record.")
+@click.option("--wallet", type=ADDRESS, default=None, help="A wallet address record.")
 @dry_run_option
 def set_(network, account_alias, manifest_path, deployments_dir, name, session_id, wallet,
          dry_run):  # fmt: skip
@@ -139,6 +154,7 @@ def set_(network, account_alias, manifest_path, deployments_dir, name, session_i
 
 @chain_command(names, "resolve")
 @click.argument("name")
+@json_option
 def resolve(network, account_alias, manifest_path, deployments_dir, name):
     """Print the Session ID NAME points at.
 
@@ -150,4 +166,7 @@ def resolve(network, account_alias, manifest_path, deployments_dir, name):
     session_id = sns.resolve(name)
     if not session_id:
         raise ContractError(f"sns: {sns.normalize(name)!r} resolves to nothing")
+    if want_json():
+        print_json({"name": sns.normalize(name), "session_id": session_id.hex()})
+        return
     console.print(session_id.hex())

@@ -5,7 +5,17 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from sesh.cli.common import Session, chain_command, console, dry_run_option, send, when
+from sesh.cli.common import (
+    Session,
+    chain_command,
+    console,
+    dry_run_option,
+    json_option,
+    print_json,
+    send,
+    want_json,
+    when,
+)
 from sesh.rules.units import format_sesh, to_units
 
 
@@ -18,6 +28,7 @@ def pro() -> None:
 
 
 @chain_command(pro, "plans")
+@json_option
 def plans(network, account_alias, manifest_path, deployments_dir):
     """List the plans with their price in USD and in SESH now.
 
@@ -30,14 +41,25 @@ def plans(network, account_alias, manifest_path, deployments_dir):
     table = Table(title="Session Pro plans")
     for column in ("plan", "days", "USD", "SESH now"):
         table.add_column(column)
+    rows = []
     for plan in suite.pro.plans(suite.block_of("SessionPro")):
         try:
-            price = format_sesh(suite.pro.quote(plan.plan_id))
+            units: int | None = suite.pro.quote(plan.plan_id)
+            price, problem = format_sesh(units), None
         except ContractError as exc:
+            units, problem = None, str(exc)
             price = f"unavailable: {exc}"
+        rows.append({
+            "plan": plan.plan_id, "days": plan.duration / 86_400,
+            "usd": f"{plan.usd_price / USD:.2f}",
+            "sesh_now": None if units is None else f"{units / 10**9:.9f}", "unavailable": problem,
+        })  # fmt: skip
         table.add_row(
             str(plan.plan_id), f"{plan.duration / 86_400:g}", f"{plan.usd_price / USD:.2f}", price
         )
+    if want_json():
+        print_json({"plans": rows})
+        return
     console.print(table)
 
 
@@ -64,6 +86,7 @@ def subscribe(network, account_alias, manifest_path, deployments_dir, pubkey, pl
 
 @chain_command(pro, "status")
 @click.option("--pubkey", required=True, help="The Pro public key (64 hex characters).")
+@json_option
 def status(network, account_alias, manifest_path, deployments_dir, pubkey):
     """Say whether a Pro public key has Pro, and until when.
 
@@ -73,6 +96,10 @@ def status(network, account_alias, manifest_path, deployments_dir, pubkey):
 
     suite = Session(network, account_alias, manifest_path, deployments_dir).suite
     key = parse_pro_key(pubkey)
+    if want_json():
+        expiry = suite.pro.expiry(key)
+        print_json({"pubkey": key.hex(), "pro": suite.pro.is_pro(key), "expiry": expiry or None})
+        return
     if suite.pro.is_pro(key):
         console.print(f"Pro until {when(suite.pro.expiry(key))}")
     else:

@@ -116,6 +116,34 @@ def reverts_as_errors() -> Iterator[None]:
         raise ContractError(reason_of(exc)) from None
 
 
+# Arguments that are SESH amounts (in base units on chain): shown in SESH with the units.
+AMOUNT_ARGUMENTS = frozenset({"amount", "operator_stake", "value", "max_cost", "max_amount"})
+WEI_PER_ETH = 10**18
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A transaction's gas limit and what it may cost at the current gas price."""
+
+    gas: int
+    gas_price: int
+    balance: int
+
+    @property
+    def max_wei(self) -> int:
+        return self.gas * self.gas_price
+
+    def describe(self) -> str:
+        return (
+            f"gas limit {self.gas:,} at {self.gas_price / 10**9:.4g} gwei: at most "
+            f"{_eth(self.max_wei)} (the sender holds {_eth(self.balance)})"
+        )
+
+
+def _eth(wei: int) -> str:
+    return f"{wei / WEI_PER_ETH:.8f}".rstrip("0").rstrip(".") + " ETH"
+
+
 @dataclass
 class Tx:
     """One transaction to send: `contract.method(*args)` from `sender`."""
@@ -131,13 +159,39 @@ class Tx:
         return bytes(getattr(self.contract, self.method).encode_input(*self.args))
 
     def describe(self) -> dict[str, str]:
-        """The transaction as a dry run prints it."""
+        """The transaction as a dry run prints it: arguments by name, amounts in SESH."""
+        try:
+            methods = self.contract.contract_type.mutable_methods
+            [abi] = [a for a in methods if a.name == self.method]
+            names = [i.name or "" for i in abi.inputs]
+        except ValueError:  # overloaded: positions only
+            names = [""] * len(self.args)
+        shown = ", ".join(
+            f"{name}={_show(arg, name)}" if name else _show(arg)
+            for name, arg in zip(names, self.args, strict=False)
+        )
         return {
             "from": str(self.sender.address),
             "to": f"{self.contract.address} ({self.contract.contract_type.name})",
-            "call": f"{self.method}({', '.join(_show(a) for a in self.args)})",
+            "call": f"{self.method}({shown})",
             "data": "0x" + self.data().hex(),
         }
+
+    def cost(self) -> Cost:
+        """The gas limit, the price and the sender's ETH; refuses (`ContractError`) when the
+        sender cannot pay the gas, before anything is signed or sent."""
+        from ape import chain
+
+        gas = self.gas_limit()
+        price = int(chain.provider.gas_price)
+        balance = int(chain.provider.get_balance(self.sender.address))
+        cost = Cost(gas, price, balance)
+        if balance < cost.max_wei:
+            raise ContractError(
+                f"insufficient ETH for gas: {self.sender.address} holds {_eth(balance)}, the "
+                f"transaction may cost {_eth(cost.max_wei)} ({cost.gas:,} gas)"
+            )
+        return cost
 
     def _call(self) -> dict[str, str]:
         return {
@@ -169,10 +223,12 @@ class Tx:
             raise ContractError(reason_of(exc)) from None
         return estimate * GAS_MARGIN_PERCENT // 100
 
-    def send(self) -> Any:
-        """Send and wait for the receipt; raises `ContractError` on a revert."""
-        self.simulate()
-        gas = self.gas_limit()
+    def send(self, gas: int | None = None) -> Any:
+        """Send and wait for the receipt; raises `ContractError` on a revert. Without a
+        `gas` limit, simulates and estimates first."""
+        if gas is None:
+            self.simulate()
+            gas = self.gas_limit()
         handler = getattr(self.contract, self.method)
         with reverts_as_errors():
             return handler(*self.args, sender=self.sender, gas=gas)
@@ -190,7 +246,15 @@ class Wrapper:
         return str(self.contract.address)
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, name: str = "") -> str:
+    if name in AMOUNT_ARGUMENTS and isinstance(value, int):
+        from sesh.rules.units import format_sesh
+
+        return f"{format_sesh(value)} ({value} base units)"
+    if name == "deadline" and isinstance(value, int):
+        from datetime import UTC, datetime
+
+        return f"{datetime.fromtimestamp(value, UTC):%Y-%m-%d %H:%M:%S} UTC"
     if isinstance(value, (bytes, bytearray)):
         data = bytes(value)
         return "0x" + (data.hex() if len(data) <= 40 else f"{data[:20].hex()}…({len(data)} bytes)")

@@ -20,11 +20,13 @@ class Commitment:
 
     name: str
     owner: str
+    duration: int
+    payer: str
     secret: bytes
 
     @property
     def digest(self) -> bytes:
-        return rules.commitment(self.name, self.owner, self.secret)
+        return rules.commitment(self.name, self.owner, self.duration, self.payer, self.secret)
 
 
 def parse_session_id(text: str) -> bytes:
@@ -76,8 +78,9 @@ class Names(Wrapper):
         session_id, lokinet, wallet = self.contract.records(self.normalize(name))
         return bytes(session_id), bytes(lokinet), str(wallet)
 
-    def commitment(self, name: str, owner: str) -> Commitment:
-        return Commitment(self.normalize(name), owner, secrets.token_bytes(32))
+    def commitment(self, name: str, owner: str, duration: int, payer: str) -> Commitment:
+        """A fresh commitment for `payer` to register `name` for `owner` for `duration`."""
+        return Commitment(self.normalize(name), owner, duration, payer, secrets.token_bytes(32))
 
     def commitment_time(self, commitment: Commitment) -> int:
         return int(self.contract.commitments(commitment.digest))
@@ -96,6 +99,8 @@ class Names(Wrapper):
         `max_cost` SESH (default: today's price)."""
         if not self.available(commitment.name):
             raise ContractError(f"sns: name {commitment.name!r} is taken")
+        if duration != commitment.duration:
+            raise ContractError("sns: the commitment was made for another duration")
         cost = self.register_price(commitment.name, duration)
         limit = to_units(max_cost if max_cost is not None else cost)
         if to_units(cost) > limit:

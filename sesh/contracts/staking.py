@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from sesh.contracts.base import ContractError, Tx, Wrapper, indexed_ids
+from sesh.contracts.inputs import check_address, check_endpoint, check_node_id, is_local_chain
 from sesh.crypto.node_keys import NodeKeys
 from sesh.rules.units import format_sesh, from_units, to_units
 
@@ -57,6 +58,17 @@ class NodeInfo:
     accrued_rewards: Decimal
 
 
+@dataclass(frozen=True)
+class Registration:
+    """One `NodeRegistered` event: the keys a node id was registered with."""
+
+    node_id: int
+    operator: str
+    ed25519_pubkey: bytes
+    bls_pubkey: bytes
+    endpoint: str
+
+
 class Staking(Wrapper):
     """ServiceNodeStaking: views unpacked, transactions as `Tx`."""
 
@@ -66,6 +78,7 @@ class Staking(Wrapper):
         return from_units(int(self.contract.staking_requirement()))
 
     def node(self, node_id: int) -> NodeInfo:
+        check_node_id(node_id)
         view = self.contract.node(node_id)
         if int(view.status) == NodeStatus.NONE:
             raise ContractError(f"staking: unknown node {node_id}")
@@ -106,6 +119,60 @@ class Staking(Wrapper):
     def min_contribution(self, node_id: int) -> Decimal:
         return from_units(int(self.contract.min_contribution(node_id)))
 
+    def registrations(self, from_block: int = 0) -> list[Registration]:
+        """Every node ever registered, in id order (from the `NodeRegistered` events),
+        decoded with the bridge's event ABI (sesh.rules.events): one eth_getLogs, without
+        Ape's query machinery, which costs seconds per command."""
+        from ape import chain
+
+        from sesh.rules.events import EVENTS_BY_NAME, RawLog, decode_log
+
+        spec = EVENTS_BY_NAME["NodeRegistered"]
+        logs = chain.provider.web3.eth.get_logs(
+            {
+                "address": self.address,
+                "fromBlock": from_block,
+                "toBlock": "latest",
+                "topics": ["0x" + spec.topic0.hex()],
+            }
+        )
+        found = []
+        for log in logs:
+            event = decode_log(
+                RawLog(
+                    address=str(log["address"]),
+                    topics=tuple("0x" + bytes(t).hex() for t in log["topics"]),
+                    data=bytes(log["data"]),
+                    block_number=int(log["blockNumber"]),
+                    block_hash=bytes(log["blockHash"]),
+                    transaction_hash=bytes(log["transactionHash"]),
+                    log_index=int(log["logIndex"]),
+                )
+            )
+            args = event.args
+            found.append(
+                Registration(
+                    node_id=int(args["node_id"]),
+                    operator=str(args["operator"]),
+                    ed25519_pubkey=bytes(args["ed25519_pubkey"]),
+                    bls_pubkey=bytes(args["bls_pubkey"]),
+                    endpoint=str(args["endpoint"]),
+                )
+            )
+        return sorted(found, key=lambda r: r.node_id)
+
+    def key_holders(self, ed25519: bytes, bls: bytes, from_block: int = 0) -> list[str]:
+        """The nodes on chain holding either key (`bls` in EIP-2537 form), one line each
+        ("node 14 has this Ed25519 key"). Bridges keep a second node with a held Ed25519
+        key out of every swarm."""
+        held = []
+        for registration in self.registrations(from_block):
+            if registration.ed25519_pubkey == ed25519:
+                held.append(f"node {registration.node_id} has this Ed25519 key")
+            if registration.bls_pubkey == bls:
+                held.append(f"node {registration.node_id} has this BLS key")
+        return held
+
     def nodes_of(self, account: Any, from_block: int = 0) -> list[int]:
         """Ids of the nodes `account` ever staked in (its `Contributed` events)."""
         address = str(getattr(account, "address", account))
@@ -127,6 +194,7 @@ class Staking(Wrapper):
         signature and BLS proof of possession built from `keys`."""
         from ape import chain
 
+        endpoint = check_endpoint(endpoint, is_local_chain(chain.chain_id))
         if not 0 <= fee_bps <= BPS:
             raise ContractError("staking: fee above 100 %")
         if len(reserved) > MAX_RESERVATIONS:
@@ -138,7 +206,10 @@ class Staking(Wrapper):
                 f"staking: operator stake < 25% (the requirement is {format_sesh(requirement)}, "
                 f"so at least {format_sesh(-(-requirement // 4))})"
             )
-        slots = [(account, to_units(amount)) for account, amount in reserved]
+        slots = [
+            (check_address(str(account), "reserved address"), to_units(amount))
+            for account, amount in reserved
+        ]
         args = (
             *keys.registration_args(chain.chain_id, self.address, str(operator.address)),
             endpoint,
@@ -157,8 +228,40 @@ class Staking(Wrapper):
             [f"permit: the staking contract may pull {format_sesh(units)}"],
         )
 
+    def check_contribution(self, node_id: int, units: int, contributor: Any) -> None:
+        """The contract's refusals of `contribute`, with the numbers that explain them, before
+        anything is signed (the transaction is simulated too, so this is an explanation,
+        not the only guard)."""
+        info = self.node(node_id)
+        if info.status != NodeStatus.OPEN:
+            raise ContractError(
+                f"staking: node not open (node {node_id} is {info.status.name.lower()})"
+            )
+        if units == 0:
+            raise ContractError("staking: zero amount")
+        who = str(getattr(contributor, "address", contributor))
+        parts = self.contributors(node_id)
+        outstanding = sum(to_units(c.reserved) for c in parts if c.reserved and not c.stake)
+        left = to_units(info.requirement) - to_units(info.total_stake) - outstanding
+        mine = next((c for c in parts if c.account == who), None)
+        if mine is not None and mine.reserved and not mine.stake:
+            if units < to_units(mine.reserved):
+                raise ContractError(
+                    f"staking: below reserved amount: {format_sesh(to_units(mine.reserved))} "
+                    f"is reserved for {who}"
+                )
+            units -= to_units(mine.reserved)
+        elif mine is None:
+            minimum = to_units(self.min_contribution(node_id))
+            if units < minimum:
+                raise ContractError(f"staking: below min contribution: {format_sesh(minimum)}")
+        if units > left:
+            raise ContractError(f"staking: above what is left: {format_sesh(max(left, 0))}")
+
     def contribute(self, node_id: int, amount: Decimal | str | int, contributor: Any) -> Tx:
+        check_node_id(node_id)
         units = to_units(amount)
+        self.check_contribution(node_id, units, contributor)
         permit = self.token.payment(contributor, self.address, units, "the contribution")
         if permit is None:
             return Tx(self.contract, "contribute", (node_id, units), contributor)
@@ -183,6 +286,10 @@ class Staking(Wrapper):
         return Tx(self.contract, "finalize_exit", (node_id,), sender)
 
     def set_endpoint(self, node_id: int, endpoint: str, operator: Any) -> Tx:
+        from ape import chain
+
+        check_node_id(node_id)
+        endpoint = check_endpoint(endpoint, is_local_chain(chain.chain_id))
         return Tx(self.contract, "set_endpoint", (node_id, endpoint), operator)
 
     def distribute(self, sender: Any) -> Tx:

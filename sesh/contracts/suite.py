@@ -21,6 +21,8 @@ class Suite:
 
     def __init__(self, manifest: Manifest):
         self.manifest = manifest
+        # Passed to the token: told each permit's fields before it is signed.
+        self.on_permit: Any = None
 
     @classmethod
     def load(cls, manifest_path: Path | str | None = None, directory: Path | str | None = None):
@@ -65,7 +67,9 @@ class Suite:
     @cached_property
     def token(self) -> Token:
         name = TOKEN if TOKEN in self.manifest.contracts else BRIDGED_TOKEN
-        return Token(self.contract(name))
+        token = Token(self.contract(name))
+        token.on_permit = self.on_permit
+        return token
 
     @cached_property
     def pool(self) -> RewardPool:

@@ -21,6 +21,10 @@ from sesh.rules.units import to_units
 
 DAY = 86_400
 DEFAULT_DIRECTORY = Path("deploy")
+# Arbitrum One, Nova and Sepolia: their prices must be read behind the sequencer uptime feed.
+ARBITRUM_CHAIN_IDS = (42161, 42170, 421614)
+# Public chains a file may never declare local (mocks there would price real payments).
+PUBLIC_CHAIN_IDS = (1, 11155111, *ARBITRUM_CHAIN_IDS)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -65,6 +69,9 @@ class SuiteConfig:
     plans: tuple[PlanConfig, ...] = ()
     pay_tokens: tuple[PayTokenConfig, ...] = ()
     mock_stablecoin: bool = False
+    # [ownership] transfer_to: the address (a multisig) every contract's ownership is
+    # handed to as the last steps; it accepts with accept_ownership() (two-step).
+    new_owner: str | None = None
 
     def check_chain(self, chain_id: int) -> None:
         """Refuse a chain this file is not written for."""
@@ -106,6 +113,10 @@ class _Reader:
         ids = chain.get("ids")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
             raise self._error("chain.ids", "must be a list of chain ids, e.g. [421614]")
+        local = self._bool(chain, "chain.local", False)
+        public = sorted(set(ids) & set(PUBLIC_CHAIN_IDS))
+        if local and public:
+            raise self._error("chain.local", f"cannot be true with public chain ids {public}")
         token = self._table("token")
         pool = self._table("pool")
         feeds = self._table("feeds")
@@ -119,6 +130,29 @@ class _Reader:
         sequencer = feeds.get("sequencer", "none")
         if sequencer not in ("mock", "none"):
             sequencer = self._address(feeds, "feeds.sequencer", None)
+        arbitrum = sorted(set(ids) & set(ARBITRUM_CHAIN_IDS))
+        if arbitrum and sequencer in ("mock", "none"):
+            raise self._error(
+                "feeds.sequencer",
+                f"must be the address of the L2 sequencer uptime feed on Arbitrum (chain ids "
+                f"{arbitrum}); {sequencer!r} would turn the sequencer checks off",
+            )
+        mock_stablecoin = self._bool(pro, "pro.mock_stablecoin", False)
+        mocks = [
+            key
+            for key, used in (
+                ("feeds.mock", mock_feeds),
+                ("feeds.sequencer", sequencer == "mock"),
+                ("pro.mock_stablecoin", mock_stablecoin),
+            )
+            if used
+        ]
+        if mocks and not local:
+            raise self._error(
+                mocks[0],
+                "deploys a mock (test-only, anyone may set its price or mint): allowed only "
+                "in a file declaring `chain.local = true`",
+            )
         prices = names.get("yearly_prices_usd", ["640", "160", "20", "5"])
         if not isinstance(prices, list) or len(prices) != 4:
             raise self._error("names.yearly_prices_usd", "must list 4 prices (3, 4, 5, 6+ chars)")
@@ -149,8 +183,20 @@ class _Reader:
             ),
             plans=tuple(self._plan(i, p) for i, p in enumerate(pro.get("plans", []))),
             pay_tokens=tuple(self._pay_token(i, t) for i, t in enumerate(pro.get("tokens", []))),
-            mock_stablecoin=self._bool(pro, "pro.mock_stablecoin", False),
+            mock_stablecoin=mock_stablecoin,
+            new_owner=self._new_owner(),
         )
+
+    def _new_owner(self) -> str | None:
+        """`[ownership] transfer_to`, EIP-55 checksummed: a typo here would hand the whole
+        suite to an address nobody holds."""
+        from eth_utils import to_checksum_address
+
+        where = "ownership.transfer_to"
+        value = self._address(self._table("ownership"), where, None, "transfer_to")
+        if value is not None and value != to_checksum_address(value):
+            raise self._error(where, f"has no valid EIP-55 checksum: {value} (a typo?)")
+        return value
 
     def _plan(self, index: int, table: Any) -> PlanConfig:
         where = f"pro.plans[{index}]"

@@ -219,3 +219,22 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+def set_aside_if_from_an_earlier_chain(manifest: Manifest, echo: Callable[[str], None]) -> bool:
+    """On a local chain: when none of the manifest's contracts has code here, the manifest
+    belongs to an earlier chain (Ape starts a new anvil for every `arbitrum:local:foundry`
+    command). Keep it as `<chain_id>.previous.json` and start afresh; True if it did."""
+    from ape import chain
+
+    addresses = [c.address for c in manifest.contracts.values()]
+    if not addresses or any(chain.provider.get_code(a) for a in addresses):
+        return False
+    kept = manifest.path.with_name(f"{manifest.path.stem}.previous.json")
+    manifest.path.replace(kept)
+    manifest.forget()
+    echo(
+        f"a fresh local chain: none of the recorded contracts is on it; the old manifest "
+        f"is kept as {kept}, starting a new one"
+    )
+    return True

@@ -1,9 +1,10 @@
 """`deploy all`: the whole suite, wired, funded and checked, resumable at every step.
 
 Order: SESH (deployed, or an existing/bridged one) -> RewardRatePool -> BLSVerifier ->
-ServiceNodeStaking -> pool.set_beneficiary(staking) -> price feeds (mocks on local chains)
--> SessionNameService, SessionPro -> Pro's treasury, plans, pay tokens and payment
-providers -> the pool's funding -> a check of every wire.
+ServiceNodeStaking -> price feeds (mocks on local chains) -> SessionNameService,
+SessionPro -> Pro's treasury, plans, pay tokens and payment providers -> the pool's
+funding -> pool.set_beneficiary(staking) (the pool's clock starts there, on what it holds)
+-> a check of every wire.
 
 Contracts are judged "done" by the manifest (and their code on chain); wiring steps by the
 chain itself, so a step done by hand, or by a run killed before it could record it, is
@@ -90,7 +91,6 @@ class SuiteDeployment:
                     STAKING, STAKING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
                 ),
             ),
-            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary),
         ]
         if config.mock_feeds:
             steps.append(
@@ -169,7 +169,49 @@ class SuiteDeployment:
                     self._fund,
                 )
             )
+        # After the funding: the pool pays for days from `set_beneficiary` on what it
+        # holds then (tokens arriving later earn from the next release).
+        steps.append(
+            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary)
+        )
+        if config.new_owner:
+            # Last: every step above needs the deployer to still own the contracts.
+            for name in self._owned():
+                steps.append(
+                    self._wire_step(
+                        f"ownership.{name}",
+                        f"hand {name} to {config.new_owner} (it accepts)",
+                        self._hand_over(name),
+                    )
+                )
         return steps
+
+    def _owned(self) -> list[str]:
+        """The suite's ownable contracts (the token only if this deployment made it)."""
+        names = [POOL, STAKING, NAMES, PRO]
+        if not self.config.token_address and self._token_name() == TOKEN:
+            names.insert(0, TOKEN)
+        return names
+
+    def _hand_over(self, name: str) -> Callable[[str, str], None]:
+        """transfer_ownership(new_owner); done once the new owner is pending or has
+        accepted. Refused if someone else already owns it."""
+
+        def run(key: str, title: str) -> None:
+            contract, target = self._i(name), self.config.new_owner
+            owner = str(contract.owner())
+            if owner not in (target, str(self.deployer.account.address)):
+                raise DeployError(f"{name} is owned by {owner}, neither the deployer nor {target}")
+            self.deployer.step(
+                key,
+                title,
+                lambda: target in (str(contract.owner()), str(contract.pending_owner())),
+                lambda: contract.transfer_ownership.as_transaction(
+                    target, sender=self.deployer.account
+                ),
+            )
+
+        return run
 
     def run(self, progress: Callable[[int, int, PlannedStep], None] | None = None) -> None:
         """Run every step in order; each is skipped if already done."""
@@ -356,6 +398,12 @@ class SuiteDeployment:
 
     # -------------------------------------------------------------- checks
 
+    def _ownership_checks(self) -> list[WireCheck]:
+        target = self.config.new_owner
+        if not target:
+            return []
+        return [_ownership_check(name, self._i(name), target) for name in self._owned()]
+
     def check_wires(self) -> list[WireCheck]:
         """Read every wire back from the chain."""
         from ape.exceptions import ContractLogicError
@@ -370,6 +418,7 @@ class SuiteDeployment:
             self._treasury_address(),
         )
         checks = [
+            *self._ownership_checks(),
             _equal("staking.TOKEN", staking_c.TOKEN(), token),
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
@@ -466,6 +515,19 @@ class SuiteDeployment:
 
     def _treasury_address(self) -> str:
         return self.config.treasury or str(self.deployer.account.address)
+
+
+def _ownership_check(name: str, contract: Any, target: str) -> WireCheck:
+    owner, pending = str(contract.owner()), str(contract.pending_owner())
+    if owner == target:
+        return WireCheck(f"{name}.owner", True, f"{owner} (accepted)")
+    if pending == target:
+        return WireCheck(
+            f"{name}.owner",
+            True,
+            f"{owner}; {target} is pending: it calls accept_ownership() to take over",
+        )
+    return WireCheck(f"{name}.owner", False, f"{owner}, expected {target} (pending or owner)")
 
 
 def _equal(what: str, actual: Any, expected: Any) -> WireCheck:

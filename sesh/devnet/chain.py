@@ -125,6 +125,14 @@ def start_anvil(
     startup_timeout: float = 30.0,
 ) -> Anvil:
     """Start anvil (Prague) and wait until it answers JSON-RPC."""
+    if port:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                # Another chain answering here would pass for ours (same chain id).
+                raise DevchainError(f"port {port} is in use") from None
     port = port or free_port()
     args = [
         find_anvil(),
@@ -158,7 +166,7 @@ def start_anvil(
                 + (f"; see {log_path}" if log_path else "")
             )
         try:
-            if int(anvil.rpc("eth_chainId"), 16) == chain_id:
+            if int(anvil.rpc("eth_chainId"), 16) == chain_id and process.poll() is None:
                 return anvil
         except (OSError, urllib.error.URLError, DevchainError, ValueError):
             time.sleep(0.05)

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sesh.devnet.chain import DEVNET_CHAIN_ID, free_port
+from sesh.devnet.chain import DEVNET_CHAIN_ID
 from sesh.devnet.network import DEFAULT_PORT, SUBMITTER_BASE
 
 # Test accounts 1-9 get this much SESH from the deployer, to stake and pay with.
 DEVNET_FUNDED_ACCOUNTS = 9
 DEVNET_ACCOUNT_SESH = 100_000
+# ape-config.yaml's arbitrum:devnet:node URI: the CLI's default network.
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
 class DevnetError(Exception):
@@ -77,7 +79,7 @@ def deploy_devnet(url: str, deployments_dir: Path, config_path: Path, console) -
     console.print(
         "Test accounts use the mnemonic "
         "'test test test test test test test test test test test junk'; "
-        "the sesh CLI reaches this chain with --network arbitrum:devnet:node."
+        f"the sesh CLI reaches this chain with {network_hint(url)}."
     )
     return manifest.path
 
@@ -110,7 +112,10 @@ def devnet_table(url: str, manifest, deployer_account, suite):
     table.add_column("value", overflow="fold")
     table.add_row("RPC", url)
     table.add_row("chain id", str(manifest.chain_id))
-    table.add_row("ape network", "arbitrum:devnet:node")
+    table.add_row(
+        "ape network",
+        "arbitrum:devnet:node" if url == DEFAULT_RPC_URL else f"arbitrum:devnet:{url}",
+    )
     for name, entry in manifest.contracts.items():
         table.add_row(name, entry.address)
     held = suite.instances[TOKEN].balanceOf(deployer_account)
@@ -125,17 +130,47 @@ def anvil_accounts(nodes: int) -> int:
     return max(10, SUBMITTER_BASE + nodes)
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens on `host:port`. SO_REUSEADDR as servers (anvil, the
+    bridge) bind: the TIME_WAIT connections of a devnet just stopped do not count."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def pick_ports(count: int, base: int = DEFAULT_PORT) -> list[int]:
-    """`base`, `base + 1`, ... where free (Session's storage port first), else any free."""
-    ports = []
-    for port in range(base, base + count):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                port = free_port()
-        ports.append(port)
+    """`base`, `base + 1`, ... (Session's storage port first). A taken port is refused,
+    not skipped: it is most likely another devnet's node, and a devnet started beside a
+    running one would take over its directory and manifest."""
+    ports = list(range(base, base + count))
+    taken = [port for port in ports if port_in_use(port)]
+    if taken:
+        raise DevnetError(
+            f"node port(s) {', '.join(map(str, taken))} in use (another devnet running?); "
+            f"stop it, or choose free ports with --node-port"
+        )
     return ports
+
+
+def check_chain_port(port: int) -> None:
+    """Refuse a chain port in use before anything is started or written."""
+    if port_in_use(port):
+        raise DevnetError(
+            f"port {port} is in use (another devnet running?); nothing was started or "
+            f"changed. Stop it (make devnet-stop), or choose another port: "
+            f"make devnet ARGS='--port {port + 100}'"
+        )
+
+
+def network_hint(url: str) -> str:
+    """How the sesh CLI and `ape run` reach the devnet at `url`."""
+    if url == DEFAULT_RPC_URL:
+        return "--network arbitrum:devnet:node (the default of the sesh CLI)"
+    return f"export SESH_NETWORK=arbitrum:devnet:{url} (or --network arbitrum:devnet:{url})"
 
 
 @dataclass

@@ -189,7 +189,7 @@ class DevnetStory:
         names, pro = self.suite.names, self.suite.pro
         wallet = self.accounts[ALICE_WALLET]
         self.step("alice registers the name `alice`; bob buys Session Pro")
-        commitment = names.commitment("alice", wallet.address)
+        commitment = names.commitment("alice", wallet.address, YEAR, wallet.address)
         names.commit(commitment, wallet).send()
         self.say(f"  commit from {short(wallet.address)}; the chain moves a minute on")
         move_chain_time(self.suite.manifest, MIN_COMMITMENT_AGE + 1, self.accounts[0])

@@ -61,11 +61,17 @@ def token_id(name: str) -> int:
     return int.from_bytes(keccak(name.encode()), "big")
 
 
-def commitment(name: str, owner: str, secret: bytes) -> bytes:
-    """What to send to `commit` before `register(name, owner, ..., secret, ...)`."""
+def commitment(name: str, owner: str, duration: int, payer: str, secret: bytes) -> bytes:
+    """What to send to `commit` before `payer` sends `register(name, owner, duration,
+    secret, ...)`: only `payer` can reveal it, and only for `duration`."""
     if len(secret) != 32:
         raise ValueError("the secret is 32 bytes")
-    return keccak(encode(["bytes32", "address", "bytes32"], [keccak(name.encode()), owner, secret]))
+    return keccak(
+        encode(
+            ["bytes32", "address", "uint256", "address", "bytes32"],
+            [keccak(name.encode()), owner, duration, payer, secret],
+        )
+    )
 
 
 def price_tier(name: str) -> int:

@@ -2,6 +2,7 @@
 success, and its refusals as one line with nothing moved."""
 
 import json
+import re
 
 import pytest
 
@@ -33,8 +34,9 @@ def _secrets(keys: NodeKeys) -> list[str]:
 
 
 def register(sesh, path, *extra, account="TEST::1"):
+    # No bridge serves ENDPOINT here: --force skips the preflight (tested on its own).
     return sesh("node", "register", "--keystore", str(path), "--endpoint", ENDPOINT,
-                "--account", account, *extra)  # fmt: skip
+                "--account", account, "--force", *extra)  # fmt: skip
 
 
 def test_keys_new__prints_the_public_keys_and_writes_no_secret(sesh, tmp_path):
@@ -100,7 +102,14 @@ def test_node_register__dry_run__prints_the_transaction_and_sends_nothing(
 ):
     path, _ = node_keystore
     out = ok(register(sesh, path, "--dry-run"))
-    assert "register_node_with_permit(0x" in out and "ServiceNodeStaking" in out
+    flat = re.sub(r"[\s│]+", "", out)  # the table folds long calls over lines
+    assert "register_node_with_permit(ed25519_pubkey=0x" in flat and "ServiceNodeStaking" in out
+    # Amounts labelled in SESH beside base units; the permit's fields before it is signed;
+    # the gas and its cost against the sender's ETH.
+    assert "operator_stake=25,000SESH(25000000000000baseunits)" in flat
+    assert "permit to sign (EIP-2612, for the operator stake): spender 0x" in out
+    assert "amount 25,000 SESH" in out and "deadline 20" in out
+    assert "gas limit" in out and "ETH (the sender holds" in out
     assert "would succeed (nothing sent)" in out
     assert devchain.node_count() == 0
     assert devchain.sesh_balance(OPERATOR) == 100_000 * 10**9
@@ -128,7 +137,7 @@ def test_node_contribute__to_an_active_node__says_it_is_not_open(sesh, node_keys
     ok(register(sesh, path))
     before = devchain.sesh_balance(DELEGATOR)
     error = one_line_error(sesh("node", "contribute", "1", "1000", "--account", "TEST::2"))
-    assert error == "Error: staking: node not open"
+    assert error == "Error: staking: node not open (node 1 is active)"
     assert devchain.sesh_balance(DELEGATOR) == before
 
 
@@ -136,7 +145,7 @@ def test_node_contribute__below_the_minimum__is_refused(sesh, node_keystore, dev
     path, _ = node_keystore
     ok(register(sesh, path, "--stake", "12500"))
     error = one_line_error(sesh("node", "contribute", "1", "100", "--account", "TEST::2"))
-    assert error == "Error: staking: below min contribution"
+    assert error == "Error: staking: below min contribution: 1,388.888888889 SESH"
     assert devchain.sesh_balance(DELEGATOR) == 100_000 * 10**9
 
 
@@ -193,8 +202,12 @@ def test_node_set_endpoint__by_the_operator_only(sesh, node_keystore):
     path, _ = node_keystore
     ok(register(sesh, path))
     ok(sesh("node", "set-endpoint", "1", "198.51.100.4:22021", "--account", "TEST::1"))
-    error = one_line_error(sesh("node", "set-endpoint", "1", "x:1", "--account", "TEST::2"))
+    error = one_line_error(
+        sesh("node", "set-endpoint", "1", "198.51.100.5:22021", "--account", "TEST::2")
+    )
     assert error == "Error: staking: not the operator"
+    error = one_line_error(sesh("node", "set-endpoint", "1", "x:1", "--account", "TEST::1"))
+    assert "x is neither an IPv4 address nor a full DNS name" in error
 
 
 def test_rewards_claim__with_nothing_to_claim__is_one_line(sesh, node_keystore):
@@ -204,3 +217,41 @@ def test_rewards_claim__with_nothing_to_claim__is_one_line(sesh, node_keystore):
     assert error == "Error: staking: nothing to claim"
     error = one_line_error(sesh("rewards", "claim", "--account", "TEST::4"))
     assert "has no stake in any node" in error
+
+
+def test_node_register__endpoint_not_serving_or_keys_on_chain__refused_unless_forced(
+    sesh, node_keystore, devchain
+):
+    path, keys = node_keystore
+    refused = one_line_error(sesh("node", "register", "--keystore", str(path), "--endpoint",
+                                  ENDPOINT, "--account", "TEST::1"))  # fmt: skip
+    assert f"{ENDPOINT} does not serve GET /info" in refused and "sesh node run" in refused
+    assert devchain.node_count() == 0
+    ok(register(sesh, path, "--stake", "12500"))
+    # The same keys from another account: the chain would take them, the bridges not.
+    duplicate = one_line_error(sesh("node", "register", "--keystore", str(path), "--endpoint",
+                                    ENDPOINT, "--account", "TEST::2"))  # fmt: skip
+    assert "node 1 has this Ed25519 key" in duplicate and "node 1 has this BLS key" in duplicate
+    assert devchain.node_count() == 1
+    forced = register(sesh, path, "--stake", "12500", account="TEST::2")
+    ok(forced)
+    assert "Warning: --force: node 1 has this Ed25519 key" in forced.stderr
+    assert "vote this node out" in forced.stderr
+    assert devchain.node_count() == 2
+    status = ok(sesh("node", "status", "2"))
+    assert "node 1 registered this Ed25519 key first" in status
+    assert "registered this" not in ok(sesh("node", "status", "1"))
+
+
+def test_node_register__malformed_endpoint_or_reservation__one_line_and_nothing_sent(
+    sesh, node_keystore, devchain
+):
+    path, _ = node_keystore
+    error = one_line_error(sesh("node", "register", "--keystore", str(path), "--endpoint",
+                                "999.1.1.1:99999", "--account", "TEST::1", "--force"))  # fmt: skip
+    assert "port '99999' is not 1 to 65535" in error
+    wrong_checksum = DELEGATOR[:-1] + ("c" if DELEGATOR[-1] == "C" else "C")
+    error = one_line_error(register(sesh, path, "--stake", "12500", "--reserve",
+                                    f"{wrong_checksum}=5000"))  # fmt: skip
+    assert "wrong EIP-55 checksum" in error
+    assert devchain.node_count() == 0

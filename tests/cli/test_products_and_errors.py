@@ -10,6 +10,8 @@ from click.testing import CliRunner
 from sesh.cli.main import main
 from tests.cli.conftest import ROOT, ok, one_line_error, sesh_env
 
+TEST_4 = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+
 PRO_KEY = "9a" * 32
 SESSION_ID = "05" + "3f" * 32
 
@@ -43,9 +45,12 @@ def test_names__available_register_set_resolve_renew(sesh, chain_state):
     code, out, err = _register_name(chain_state, "alice")
     assert code == 0, out + err
     assert "alice: yours until" in out
-    assert "taken" in ok(sesh("names", "available", "alice"))
+    taken = json.loads(ok(sesh("names", "available", "alice", "--json")))
+    assert taken["available"] is False and taken["owner"] == TEST_4 and taken["expiry"] > 0
     ok(sesh("names", "set", "alice", "--session-id", SESSION_ID, "--account", "TEST::4"))
-    assert ok(sesh("names", "resolve", "alice")).strip().endswith(SESSION_ID)
+    assert json.loads(ok(sesh("names", "resolve", "alice", "--json")))["session_id"].endswith(
+        SESSION_ID
+    )
     assert "alice: expires" in ok(sesh("names", "renew", "alice", "--account", "TEST::5"))
 
 
@@ -71,11 +76,16 @@ def test_names_available__stale_oracle__is_one_line(sesh, chain_state):
 def test_pro__plans_subscribe_status(sesh, chain_state):
     plans = ok(sesh("pro", "plans"))
     assert "4.99" in plans and "49.99" in plans and "19.96 SESH" in plans
+    listed = json.loads(ok(sesh("pro", "plans", "--json")))["plans"]
+    assert [(p["plan"], p["usd"], p["sesh_now"]) for p in listed] == [
+        (1, "4.99", "19.960000000"), (2, "49.99", "199.960000000")
+    ]  # fmt: skip
     assert "not Pro" in ok(sesh("pro", "status", "--pubkey", PRO_KEY))
     before = chain_state.sesh_balance(chain_state.address("RewardRatePool"))
     assert "Pro until" in ok(sesh("pro", "subscribe", "--pubkey", PRO_KEY, "--plan", "1",
                                    "--account", "TEST::4"))  # fmt: skip
     assert "Pro until" in ok(sesh("pro", "status", "--pubkey", PRO_KEY))
+    assert json.loads(ok(sesh("pro", "status", "--pubkey", PRO_KEY, "--json")))["pro"] is True
     paid = chain_state.sesh_balance(chain_state.address("RewardRatePool")) - before
     assert paid == 19_960_000_000  # 4.99 USD at 0.25 USD per SESH, into the pool
 
@@ -127,11 +137,14 @@ COMMANDS = [
     ["names", "available"], ["names", "register"], ["names", "renew"], ["names", "set"],
     ["names", "resolve"], ["pro", "plans"], ["pro", "subscribe"], ["pro", "status"],
     ["dev", "advance-time"],
+    ["node", "init"], ["node", "info"], ["node", "list"], ["balance"],
+    ["token", "transfer"], ["token", "approve"],
 ]  # fmt: skip
 
 
 READ_ONLY = [
     ["keys", "new"], ["keys", "show"], ["node", "status"], ["rewards", "show"],
+    ["node", "init"], ["node", "info"], ["node", "list"], ["balance"],
     ["names", "available"], ["names", "resolve"], ["pro", "plans"], ["pro", "status"],
     ["dev", "advance-time"],
 ]  # fmt: skip

@@ -39,7 +39,7 @@ def test_story__register_resolve_sell_renew_and_buy_pro(project, accounts, chain
 
     # The user commits, waits a minute, and registers with a permit: no approval needed.
     secret = os.urandom(32)
-    sns.commit(commitment("alice", user.address, secret), sender=user)
+    sns.commit(commitment("alice", user.address, YEAR, user.address, secret), sender=user)
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     chain.mine()
     cost = sns.register_price("alice", YEAR)

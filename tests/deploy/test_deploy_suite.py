@@ -127,9 +127,9 @@ def test_deploy_all__pool_with_another_beneficiary__refuses_with_what_to_do(
 
 def test_config__for_another_chain__is_refused_before_anything_is_sent(tmp_path):
     config_path = tmp_path / "other.toml"
-    config_path.write_text(LOCAL_CONFIG.read_text().replace("[31337, 412346]", "[421614]"))
+    config_path.write_text(LOCAL_CONFIG.read_text().replace("[31337, 412346]", "[412346]"))
     config = load_config(config_path)
-    with pytest.raises(ConfigError, match="is for chain id 421614, but the connected chain is 1"):
+    with pytest.raises(ConfigError, match="is for chain id 412346, but the connected chain is 1"):
         config.check_chain(1)
 
 
@@ -163,3 +163,43 @@ def test_manifest__pending_entries__are_written_only_while_pending(tmp_path):
     }
     manifest.clear_pending("step")
     assert "pending" not in json.loads(manifest.path.read_text())
+
+
+def test_deploy_all__ownership_transfer_to__hands_every_contract_over_in_two_steps(
+    deployer_account, accounts, tmp_path, chain
+):
+    multisig = accounts[7]
+    config_path = tmp_path / "handover.toml"
+    config_path.write_text(
+        LOCAL_CONFIG.read_text() + f'\n[ownership]\ntransfer_to = "{multisig.address}"\n'
+    )
+    manifest = Manifest.load(chain.chain_id, tmp_path)
+    deployer = Deployer(account=deployer_account, manifest=manifest, echo=lambda _: None)
+    suite = SuiteDeployment(deployer, load_config(config_path))
+    suite.run()
+    owned = ["SessionToken", POOL, STAKING, "SessionNameService", "SessionPro"]
+    assert [f"ownership.{n}" for n in owned] == [s for s in manifest.steps if "ownership" in s]
+    checks = {c.what: c for c in suite.check_wires()}
+    for name in owned:
+        contract = suite.instances[name]
+        assert contract.pending_owner() == multisig.address
+        assert contract.owner() == deployer_account.address  # until the multisig accepts
+        assert checks[f"{name}.owner"].ok and "accept_ownership()" in checks[f"{name}.owner"].detail
+    staking = suite.instances[STAKING]
+    staking.accept_ownership(sender=multisig)
+    assert staking.owner() == multisig.address
+    # Re-run: nothing is sent, the accepted one counts as done.
+    nonce = deployer_account.nonce
+    SuiteDeployment(
+        Deployer(deployer_account, Manifest.load(chain.chain_id, tmp_path), lambda _: None),
+        load_config(config_path),
+    ).run()
+    assert deployer_account.nonce == nonce
+
+
+def test_config__ownership_transfer_to__needs_a_checksummed_address(tmp_path):
+    config_path = tmp_path / "typo.toml"
+    typo = "0x3c44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    config_path.write_text(LOCAL_CONFIG.read_text() + f'\n[ownership]\ntransfer_to = "{typo}"\n')
+    with pytest.raises(ConfigError, match="ownership.transfer_to has no valid EIP-55 checksum"):
+        load_config(config_path)

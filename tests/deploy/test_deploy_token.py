@@ -105,3 +105,24 @@ def test_deploy_cli__on_a_local_chain__deploys_and_records(tmp_path):
     manifest = Manifest.load(31337, tmp_path)
     address = manifest.address("SessionToken")
     assert f"SessionToken: {address}" in result.stdout
+
+
+def test_local_manifest__of_an_earlier_chain__set_aside_and_the_deployment_starts_afresh(
+    accounts, manifest
+):
+    from sesh.deploy.manifest import DeployedContract
+    from sesh.deploy.steps import set_aside_if_from_an_earlier_chain
+
+    manifest.record(
+        "SessionToken", DeployedContract(address="0x" + "12" * 20, contract_type="SessionToken")
+    )
+    said = []
+    assert set_aside_if_from_an_earlier_chain(manifest, said.append)
+    kept = manifest.path.with_name(f"{manifest.path.stem}.previous.json")
+    assert "0x" + "12" * 20 in kept.read_text() and "kept as" in said[0]
+    assert manifest.contracts == {}
+    deployer = Deployer(account=accounts[0], manifest=manifest, echo=lambda _: None)
+    token = deploy_token(deployer)  # the second run of the documented example works
+    # A manifest whose contracts are on this chain is this chain's: kept as it is.
+    assert not set_aside_if_from_an_earlier_chain(manifest, said.append)
+    assert manifest.contracts["SessionToken"].address == token.address

@@ -3,11 +3,20 @@
 Written from the specification (DESIGN §3–§4, docs/staking.md), not from the contract:
 it keeps per-node, per-contributor state as dictionaries, and predicts for every action
 whether it succeeds (with the contract's reason otherwise) and every amount it moves.
+
+Rewards are modelled from the economic rule, in exact fractions and with no
+accumulator: a pool day's release is paid evenly over the following pool day (a
+release covering several days, over those days); every second of it is shared equally
+by the nodes active in that second, and with no node active it is kept for the next
+release. A node's rewards go to its operator as the fee, the rest by stake. The
+contract rounds (to token units, per update); the model does not, so rewards are
+compared within a tolerance (`reward_tolerance`) and stakes exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from sesh.rules.economics import DAY, releasable
 
@@ -15,6 +24,7 @@ BPS = 10_000
 MAX_CONTRIBUTORS = 10
 WITHDRAW_DELAY = DAY
 MIN_EXIT_AGE = 2 * 3600
+MIN_EXIT_NOTICE = 2 * 3600
 SIGNATURE_EXPIRY = 600
 SMALL_CONTRIBUTOR_EXIT_AGE = 30 * DAY
 MIN_ACTIVATIONS_PER_BLOCK = 20
@@ -52,6 +62,8 @@ class Node:
     fee_bps: int
     requirement: int
     bls_key: bytes
+    penalty_bps: int  # fixed at registration
+    exit_delay: int  # fixed at registration
     status: int = OPEN
     reason: int | None = None
     delegators: list[str] = field(default_factory=list)
@@ -59,9 +71,8 @@ class Node:
     activated_at: int = 0
     exit_requested_at: int = 0
     unlock_time: int = 0
-    penalty_bps: int = 0
-    reward_start: int = 0
-    reward_end: int = 0
+    # Rewards the node earned (exact): its share of every second it was in the network.
+    earned: Fraction = Fraction(0)
 
     @property
     def total(self) -> int:
@@ -87,12 +98,21 @@ class StakingModel:
         self.penalty_bps = 20
         self.paused = False
         self.nodes: dict[int, Node] = {}
-        self.reward_per_node = 0
-        self.undistributed = 0
         self.pool_start = pool_start
         self.pool_balance = pool_balance
-        self.pool_released_days = 0
-        self.last_pool_day = (now - pool_start) // DAY
+        # The pool pays for days from its start (the beneficiary set at deployment) on
+        # what it held then; tokens arriving later earn from the release after.
+        self.pool_earning = pool_balance
+        self.pool_released_days = (now - pool_start) // DAY
+        # The release being paid out: `stream_amount` evenly over [start, end).
+        today = (now - pool_start) // DAY
+        self.pulled_day = today
+        self.stream_end = pool_start + (today + 1) * DAY
+        self.stream_start = self.stream_end - DAY
+        self.stream_amount = Fraction(0)
+        # Paid out while no node was active: joins the next release.
+        self.kept = Fraction(0)
+        self.updated_at = now
         self.activation_block = -1
         self.activations_in_block = 0
         self.payouts: dict[str, int] = {}
@@ -106,22 +126,55 @@ class StakingModel:
     def _pay(self, account: str, amount: int) -> None:
         self.payouts[account] = self.payouts.get(account, 0) + amount
 
+    def _pay_out_stream(self, until: int) -> None:
+        """Every second from the last update to `until` (within the stream) goes in
+        equal parts to the nodes in the network during it."""
+        until = min(until, self.stream_end)
+        if until <= self.updated_at:
+            return
+        paid = (
+            self.stream_amount * (until - self.updated_at) / (self.stream_end - self.stream_start)
+        )
+        active = self.active
+        if active:
+            for node in active:
+                node.earned += paid / len(active)
+        else:
+            self.kept += paid
+        self.updated_at = until
+
     def distribute(self, now: int) -> None:
-        day = (now - self.pool_start) // DAY
-        if day <= self.last_pool_day:
-            return
-        self.last_pool_day = day
-        released = releasable(self.pool_balance, day - self.pool_released_days)
-        self.pool_released_days = day
-        self.pool_balance -= released
-        available = released + self.undistributed
-        active = len(self.active)
-        if active == 0:
-            self.undistributed = available
-            return
-        per_node = available // active
-        self.reward_per_node += per_node
-        self.undistributed = available - per_node * active
+        today = (now - self.pool_start) // DAY
+        if today > self.pulled_day:
+            self._pay_out_stream(self.stream_end)
+            released = releasable(self.pool_earning, today - self.pool_released_days)
+            self.pool_released_days = today
+            self.pool_balance -= released
+            self.pool_earning = self.pool_balance
+            self.pulled_day = today
+            self.stream_start = self.stream_end
+            self.stream_end = self.pool_start + (today + 1) * DAY
+            self.stream_amount = released + self.kept
+            self.kept = Fraction(0)
+        self._pay_out_stream(now)
+
+    def fee_arrives(self, amount: int) -> None:
+        self.pool_balance += amount
+
+    def earned_now(self, node: Node, now: int) -> Fraction:
+        """What the node has earned up to `now`, counting only releases already pulled
+        (what the contract's views show)."""
+        earned = node.earned
+        if node.status in (ACTIVE, EXITING):
+            until = min(now, self.stream_end)
+            if until > self.updated_at:
+                paid = (
+                    self.stream_amount
+                    * (until - self.updated_at)
+                    / (self.stream_end - self.stream_start)
+                )
+                earned += paid / len(self.active)
+        return earned
 
     def _node(self, node_id: int) -> Node:
         require(node_id in self.nodes, "staking: unknown node")
@@ -136,12 +189,10 @@ class StakingModel:
             self.activation_block, self.activations_in_block = now, 1
         node.status = ACTIVE
         node.activated_at = now
-        node.reward_start = self.reward_per_node
 
     def _deactivate(self, node: Node, reason: int, unlock_time: int) -> None:
         node.status = EXITED
         node.reason = reason
-        node.reward_end = self.reward_per_node
         node.unlock_time = unlock_time
 
     # ------------------------------------------------------------- actions
@@ -168,7 +219,9 @@ class StakingModel:
             require(stake + total_reserved == requirement, "staking: reservations too small")
         require(valid_pop, "staking: bad proof of possession")
         self.distribute(now)
-        node = Node(node_id, operator, fee_bps, requirement, bls_key)
+        node = Node(
+            node_id, operator, fee_bps, requirement, bls_key, self.penalty_bps, self.exit_delay
+        )
         node.contributions[operator] = Contribution(stake=stake, contributed_at=now)
         for account, amount in reserved:
             node.delegators.append(account)
@@ -255,7 +308,7 @@ class StakingModel:
         self.distribute(now)
         node.status = EXITING
         node.exit_requested_at = now
-        node.unlock_time = now + self.exit_delay
+        node.unlock_time = now + node.exit_delay
 
     def finalize_exit(self, node_id: int, now: int) -> None:
         node = self._node(node_id)
@@ -284,6 +337,9 @@ class StakingModel:
         node = self._node(node_id)
         require(node.status == EXITING, "staking: no exit requested")
         require(now >= node.activated_at + MIN_EXIT_AGE, "staking: node too young to exit")
+        require(
+            timestamp >= node.exit_requested_at + MIN_EXIT_NOTICE, "staking: exit notice not over"
+        )
         self.distribute(now)
         self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
         self._deactivate(node, NETWORK, now)
@@ -293,81 +349,75 @@ class StakingModel:
         require(node.status in (ACTIVE, EXITING), "staking: node not active")
         self.distribute(now)
         self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
-        self._deactivate(node, REMOVED, now + self.exit_delay)
+        self._deactivate(node, REMOVED, now + node.exit_delay)
 
     def liquidate(self, node_id, timestamp, non_signers, signers_valid, now, caller) -> int:
         node = self._node(node_id)
         require(node.status in (ACTIVE, EXITING), "staking: node not active")
         self.distribute(now)
         self.check_network_signature(node_id, timestamp, non_signers, signers_valid, now)
-        node.penalty_bps = self.penalty_bps
-        self._deactivate(node, LIQUIDATED, now)
+        self._deactivate(node, LIQUIDATED, now + node.exit_delay)
         penalty = sum(c.stake * node.penalty_bps // BPS for c in node.contributions.values())
         to_caller = penalty * 3 // 20
         self._pay(caller, to_caller)
-        self.pool_balance += penalty - to_caller
+        self.fee_arrives(penalty - to_caller)
         return penalty
 
     # ------------------------------------------------------------- rewards
 
-    def accrued(self, node: Node) -> int:
-        if node.status in (ACTIVE, EXITING):
-            return self.reward_per_node - node.reward_start
-        if node.status == EXITED:
-            return node.reward_end - node.reward_start
-        return 0
-
-    def entitlement(self, node: Node, account: str) -> int:
-        accrued = self.accrued(node)
-        if accrued == 0:
-            return 0
-        after_fee = BPS - node.fee_bps
-
-        def share(delegator: str) -> int:
-            stake = node.contributions[delegator].stake
-            return accrued * after_fee * stake // (BPS * node.total)
-
+    def entitlement(self, node: Node, account: str, now: int) -> Fraction:
+        """The account's exact part of the node's rewards: the fee (operator), and the
+        rest by stake."""
+        mine = node.contributions.get(account)
+        if mine is None or node.total == 0:
+            return Fraction(0)
+        after_fee = Fraction(BPS - node.fee_bps, BPS)
+        share = after_fee * mine.stake / node.total
         if account == node.operator:
-            return accrued - sum(share(d) for d in node.delegators)
-        if account not in node.contributions:
-            return 0
-        return share(account)
+            share += Fraction(node.fee_bps, BPS)
+        return self.earned_now(node, now) * share
 
-    def claimable(self, node_id: int, account: str, now: int) -> tuple[int, int]:
+    def stake_claimable(self, node_id: int, account: str, now: int) -> int:
         node = self.nodes.get(node_id)
         if node is None:
-            return 0, 0
+            return 0
         mine = node.contributions.get(account, Contribution())
-        rewards = self.entitlement(node, account) - mine.claimed_rewards
-        stake = 0
-        if (
-            not mine.stake_claimed
-            and node.status in (EXITED, CANCELLED)
-            and now >= node.unlock_time
-        ):
-            stake = mine.stake - mine.stake * node.penalty_bps // BPS
-        return rewards, stake
+        if mine.stake_claimed or node.status not in (EXITED, CANCELLED) or now < node.unlock_time:
+            return 0
+        if node.reason == LIQUIDATED:
+            return mine.stake - mine.stake * node.penalty_bps // BPS
+        return mine.stake
 
-    def claim(self, node_id: int, account: str, now: int) -> tuple[int, int]:
+    def claim(self, node_id: int, account: str, rewards: int, now: int) -> int:
+        """Records a claim paying `rewards` (the contract's figure, checked by the caller
+        against `entitlement`) and the stake the rules unlock; returns the stake."""
         self.distribute(now)
-        rewards, stake = self.claimable(node_id, account, now)
+        stake = self.stake_claimable(node_id, account, now)
         require(rewards or stake, "staking: nothing to claim")
-        node = self.nodes[node_id]
-        mine = node.contributions[account]
+        mine = self.nodes[node_id].contributions[account]
         mine.claimed_rewards += rewards
         if stake:
             mine.stake_claimed = True
         self._pay(account, rewards + stake)
-        return rewards, stake
+        return stake
 
-    # ------------------------------------------------------------- invariants
+    def require_unknown_claim(self) -> None:
+        raise Refused("staking: nothing to claim")
 
-    def owed(self, now: int) -> int:
-        """What the staking contract owes: unclaimed stakes, rewards and undistributed."""
-        total = self.undistributed
+    def unclaimed_stakes(self) -> int:
+        total = 0
         for node in self.nodes.values():
-            for account, mine in node.contributions.items():
-                total += self.entitlement(node, account) - mine.claimed_rewards
+            for mine in node.contributions.values():
                 if not mine.stake_claimed:
-                    total += mine.stake - mine.stake * node.penalty_bps // BPS
+                    total += mine.stake
+                    if node.reason == LIQUIDATED:
+                        total -= mine.stake * node.penalty_bps // BPS
         return total
+
+
+def reward_tolerance(updates: int) -> int:
+    """How far (in token units) the contract's rounded rewards may stray from the exact
+    rule after `updates` state changes: each update rounds the stream's payout and each
+    node's share down (under a unit each), and what rounding keeps joins the next
+    release; a contributor's part rounds down once more."""
+    return 2 * updates + 4

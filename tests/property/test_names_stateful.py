@@ -53,6 +53,9 @@ class NameModel:
         self.pool = 0
         self.answer = 2 * 10**7
         self.feed_updated = now
+        # The answer the last registration (or the deployment) used: what a renewal
+        # pays at while the feed cannot be used, so a dead oracle never stops renewals.
+        self.last_good_answer = self.answer
 
     def available(self, name, now):
         return self.expiry[name] == 0 or now >= self.expiry[name] + GRACE_PERIOD
@@ -101,7 +104,7 @@ class NamesMachine(RuleBasedStateMachine):
     def commit_and_register(self, payer, owner, name, duration, extra):
         secret = os.urandom(32)
         with boa.env.prank(ADDRESSES[payer]):
-            self.sns.commit(commitment(name, ADDRESSES[owner], secret))
+            self.sns.commit(commitment(name, ADDRESSES[owner], duration, ADDRESSES[payer], secret))
         boa.env.time_travel(seconds=MIN_COMMITMENT_AGE)
         now = self.now()
         premium = premium_usd(PREMIUM_START, self.model.expiry[name], now)
@@ -116,6 +119,7 @@ class NamesMachine(RuleBasedStateMachine):
             charged = self.sns.register(name, ADDRESSES[owner], duration, secret, max_cost)
         assert charged == cost
         self._pay(payer, cost)
+        self.model.last_good_answer = self.model.answer
         self.model.owner[name] = owner
         self.model.expiry[name] = now + duration
         self.model.session_key.pop(name, None)
@@ -128,12 +132,15 @@ class NamesMachine(RuleBasedStateMachine):
     @rule(payer=roles, name=names, duration=durations, extra=slack)
     def renew(self, payer, name, duration, extra):
         now = self.now()
-        cost = cost_units(name, duration, YEARLY_PRICES, self.model.answer)
+        fresh = self.model.feed_ok(now)
+        answer = self.model.answer if fresh else self.model.last_good_answer
+        cost = cost_units(name, duration, YEARLY_PRICES, answer)
         max_cost = max(cost + extra, 0)
         ok = (
             self.model.owner[name] is not None
             and now < self.model.expiry[name] + GRACE_PERIOD
-            and self._payment_ok(now, duration, cost, max_cost)
+            and duration >= MIN_DURATION
+            and max_cost >= cost
         )
         with boa.env.prank(ADDRESSES[payer]):
             if not ok:

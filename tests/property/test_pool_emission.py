@@ -86,12 +86,15 @@ def _deep() -> bool:
 
 
 class PoolMachine(RuleBasedStateMachine):
-    """Fees arrive, time passes, the beneficiary releases: the contract follows the model."""
+    """Fees arrive, time passes, the beneficiary releases: the contract follows the model.
+    The rule: a release pays for the whole days since the last one on what the pool held
+    right after it (tokens arriving since earn from the next release on)."""
 
     @initialize()
     def deploy(self):
         self.token, self.pool, self.beneficiary, self.genesis = _deploy_pool()
         self.model_balance = POOL_LAUNCH_BALANCE
+        self.model_earning = POOL_LAUNCH_BALANCE
         self.model_released_days = 0
         self.model_paid = 0
 
@@ -108,11 +111,13 @@ class PoolMachine(RuleBasedStateMachine):
     @rule()
     def release(self):
         today = (boa.env.evm.patch.timestamp - self.pool.START()) // DAY
-        expected = releasable(self.model_balance, today - self.model_released_days)
+        expected = releasable(self.model_earning, today - self.model_released_days)
         assert self.pool.preview_release() == expected
         with boa.env.prank(self.beneficiary):
             assert self.pool.release() == expected
         self.model_balance -= expected
+        if today > self.model_released_days:
+            self.model_earning = self.model_balance
         self.model_paid += expected
         self.model_released_days = today
 

@@ -2,12 +2,19 @@
 
 Registrations (valid and invalid), contributions, withdrawals, cancellations, exits,
 network-signed exits/removals/liquidations (valid, wrong tag, stale, too few signers),
-distributions over random days, fees, claims and owner changes, on titanoboa with the
-native EIP-2537 precompiles. After every step:
+distributions over random days (steps landing exactly on pool-day boundaries among
+them), fees arriving at any time, a pool funded at launch, with about one unit a day, or
+late, claims and owner changes, on titanoboa with the native EIP-2537 precompiles.
+After every step:
 
-- SESH is conserved: pool + staking + every holder == total supply, and each of them
-  holds exactly what the model says;
-- no account can claim more (or less) than the model says, for any node;
+- every unit is accounted for: the pool holds what the model says; the staking
+  contract holds exactly the unclaimed stakes, each node's rewards not claimed (with
+  its rounding dust), what is kept for the next release and what the current release
+  has yet to pay; every actor holds what it was paid;
+- each account's rewards from each node (claimed + claimable) are the model's exact
+  figure (seconds in the network × the release's rate / active nodes, then fee and
+  stake) within `reward_tolerance`, and never decrease; `claimable` never reverts;
+  every stake is claimable exactly when and as much as the rules say;
 - every node's status and stake, and the active count, equal the model's;
 - the aggregate key equals the sum of the active nodes' keys.
 """
@@ -39,6 +46,7 @@ from .staking_model import (
     OPEN,
     Refused,
     StakingModel,
+    reward_tolerance,
 )
 
 REQUIREMENT = 25_000 * UNIT
@@ -51,6 +59,8 @@ OTHERS = ["keeper", "attacker"]
 ACTORS = OPERATORS + DELEGATORS + OTHERS
 FUNDING = 400_000 * UNIT
 KEYS = [NodeKeys.from_seeds(bytes([i + 1]) * 32, (i + 7).to_bytes(32, "big")) for i in range(24)]
+# About one unit a day: 2,420 × (1 − 0.86^(1/365)) ≈ 1.
+TINY_POOL = 2_420
 # Enough nodes for every interaction (a third of non-signers, delegations, exits), few
 # enough that the invariants, which read every node after every step, stay fast.
 MAX_NODES = 12
@@ -67,9 +77,10 @@ contributors = st.sampled_from(OPERATORS + DELEGATORS)
 
 class StakingMachine(RuleBasedStateMachine):
     @initialize(
-        start=st.lists(st.sampled_from(["solo", "delegated", "reserved", "open"]), max_size=4)
+        start=st.lists(st.sampled_from(["solo", "delegated", "reserved", "open"]), max_size=4),
+        funding=st.sampled_from(["launch", "launch", "tiny", "late"]),
     )
-    def deploy(self, start):
+    def deploy(self, start, funding):
         self.addresses = {name: boa.env.generate_address(name) for name in ACTORS + ["genesis"]}
         genesis = self.addresses["genesis"]
         with boa.env.prank(genesis):
@@ -79,15 +90,24 @@ class StakingMachine(RuleBasedStateMachine):
             self.staking = deployer_for("ServiceNodeStaking.vy").deploy(
                 self.token.address, self.pool.address, verifier.address
             )
+            funded = {"launch": POOL_LAUNCH_BALANCE, "tiny": TINY_POOL, "late": 0}[funding]
+            self.token.transfer(self.pool.address, funded)
             self.pool.set_beneficiary(self.staking.address)
-            self.token.transfer(self.pool.address, POOL_LAUNCH_BALANCE)
             for name in ACTORS:
                 self.token.transfer(self.addresses[name], FUNDING)
         for name in ACTORS:
             with boa.env.prank(self.addresses[name]):
                 self.token.approve(self.staking.address, 2**256 - 1)
-        self.model = StakingModel(REQUIREMENT, POOL_LAUNCH_BALANCE, self.pool.START(), self.now)
+        self.model = StakingModel(REQUIREMENT, funded, self.pool.START(), self.now)
         self.balances = dict.fromkeys(ACTORS, FUNDING)
+        # State changes so far (the rounding tolerance grows with them), and the highest
+        # rewards (claimed + claimable) seen for each (node, account).
+        self.updates = 0
+        self.entitled_seen: dict[tuple[int, str], int] = {}
+        # Actors whose balance changed since the last check, and the active set the
+        # aggregate key was last checked for.
+        self.touched: set[str] = set(ACTORS)
+        self.key_checked_for: tuple[int, ...] | None = None
         self.next_key = 0
         self.keys_of: dict[int, NodeKeys] = {}
         # Begin (usually) with a few nodes, so exits, rewards and votes come early.
@@ -140,6 +160,9 @@ class StakingMachine(RuleBasedStateMachine):
         event(f"{label}: done")
         with boa.env.prank(self._address(name)):
             call()
+        self.updates += 1
+        # Only the caller and those paid can have a new balance: check theirs now.
+        self.touched |= {name, *self.model.payouts}
         self._sync_payouts()
         return result if result is not None else True
 
@@ -334,13 +357,33 @@ class StakingMachine(RuleBasedStateMachine):
             "keeper", model_action, lambda: function(node_id, timestamp, signature, order), kind
         )
 
+    def _claim_rewards(self, node_id, account):
+        """The rewards a claim must pay now: the contract's figure, once checked against
+        the model's exact one (claims round down, so the model cannot give the unit)."""
+        if node_id not in self.model.nodes:
+            assert tuple(self.staking.claimable(node_id, self._address(account))) == (0, 0)
+            return 0
+        rewards = self.staking.claimable(node_id, self._address(account))[0]
+        if account in self.model.nodes[node_id].contributions:
+            self._check_rewards(node_id, account, rewards)
+        else:
+            assert rewards == 0
+        return rewards
+
     @precondition(lambda self: self.model.nodes)
     @rule(data=st.data(), account=actors)
     def claim(self, data, account):
         node_id = data.draw(st.sampled_from([*self._node_ids(), 999]))
+        # Bring the rewards up to date first, so the figure read is the one claimed.
+        self.distribute()
+        rewards = self._claim_rewards(node_id, account)
         self._run(
             account,
-            lambda: self.model.claim(node_id, account, self.now),
+            lambda: (
+                self.model.claim(node_id, account, rewards, self.now)
+                if node_id in self.model.nodes
+                else self.model.require_unknown_claim()
+            ),
             lambda: self.staking.claim(node_id),
             "claim",
         )
@@ -349,14 +392,17 @@ class StakingMachine(RuleBasedStateMachine):
     @rule(account=actors)
     def claim_everything(self, account):
         node_ids = self._node_ids()
+        self.distribute()
+        owed = {node_id: self._claim_rewards(node_id, account) for node_id in node_ids}
 
         def action():
-            self.model.distribute(self.now)
             total = 0
             for node_id in node_ids:
-                rewards, stake = self.model.claimable(node_id, account, self.now)
-                if rewards or stake:
-                    total += sum(self.model.claim(node_id, account, self.now))
+                stake = self.model.stake_claimable(node_id, account, self.now)
+                if owed[node_id] or stake:
+                    total += owed[node_id] + self.model.claim(
+                        node_id, account, owed[node_id], self.now
+                    )
             if not total:
                 raise Refused("staking: nothing to claim")
 
@@ -368,16 +414,25 @@ class StakingMachine(RuleBasedStateMachine):
             "keeper", lambda: self.model.distribute(self.now), self.staking.distribute, "distribute"
         )
 
-    @rule(amount=st.integers(1, 50_000 * UNIT))
+    @rule(amount=st.sampled_from([1, 1_000, 50_000 * UNIT, POOL_LAUNCH_BALANCE // 100]))
     def fee_arrives(self, amount):
-        with boa.env.prank(self._address("attacker")):
+        """Fees, liquidations' share or (with a pool deployed empty) the late funding."""
+        with boa.env.prank(self.addresses["genesis"]):
             self.token.transfer(self.pool.address, amount)
-        self.balances["attacker"] -= amount
-        self.model.pool_balance += amount
+        self.model.fee_arrives(amount)
 
     @rule(seconds=st.sampled_from([1, 600, 3 * 3600, DAY, 2 * DAY + 7, 31 * DAY]))
     def time_passes(self, seconds):
         boa.env.time_travel(seconds=seconds)
+
+    @rule(offset=st.sampled_from([0, 0, -1, 1, -2 * 3600]))
+    def time_reaches_a_pool_day_boundary(self, offset):
+        """To the next pool day's first second exactly (or just around it, or two hours
+        before it: a node activated then serves two hours of that day)."""
+        start = self.pool.START()
+        boundary = start + ((self.now - start) // DAY + 1) * DAY + offset
+        if boundary > self.now:
+            boa.env.time_travel(seconds=boundary - self.now)
 
     @rule(
         change=st.sampled_from(
@@ -405,44 +460,76 @@ class StakingMachine(RuleBasedStateMachine):
 
     # --------------------------------------------------------------- invariants
 
+    def _check_rewards(self, node_id, account, claimable_rewards):
+        node = self.model.nodes[node_id]
+        # What the contract paid so far (each claim checked against it when made).
+        claimed = node.contributions[account].claimed_rewards
+        entitled = claimed + claimable_rewards
+        exact = self.model.entitlement(node, account, self.now)
+        assert abs(entitled - exact) <= reward_tolerance(self.updates), (
+            node_id,
+            account,
+            entitled,
+            float(exact),
+        )
+        key = (node_id, account)
+        assert entitled >= self.entitled_seen.get(key, 0), ("entitlement decreased", key)
+        self.entitled_seen[key] = entitled
+
+    # The checks read the contract as little as they can (each read runs the EVM): one
+    # `node` and one `claimable` per contributor per node, balances only where they moved.
+
     @invariant()
-    def sesh_is_conserved_and_everyone_holds_what_the_model_says(self):
-        assert self.token.balanceOf(self.pool.address) == self.model.pool_balance
-        assert self.token.balanceOf(self.staking.address) == self.model.owed(self.now)
-        for name in ACTORS:
+    def nodes_rewards_and_every_unit_match_the_model(self):
+        tolerance = reward_tolerance(self.updates)
+        kept_for_nodes = 0
+        stranger_node = self.updates % MAX_NODES + 1
+        for node_id, node in self.model.nodes.items():
+            info = self.staking.node(node_id)
+            assert info.status == node.status, node_id
+            assert info.total_stake == node.total, node_id
+            if node.status not in (ACTIVE, EXITING, OPEN):
+                assert info.exit_reason == node.reason
+            exact = self.model.earned_now(node, self.now)
+            assert abs(info.accrued_rewards - exact) <= tolerance, node_id
+            kept_for_nodes += info.accrued_rewards
+            for name, mine in node.contributions.items():
+                rewards, stake = self.staking.claimable(node_id, self._address(name))
+                assert stake == self.model.stake_claimable(node_id, name, self.now)
+                self._check_rewards(node_id, name, rewards)
+                kept_for_nodes -= mine.claimed_rewards
+            if node_id == stranger_node:
+                # A stranger (never a contributor) has nothing to claim.
+                assert tuple(self.staking.claimable(node_id, self._address("attacker"))) == (0, 0)
+        # Every unit accounted for.
+        assert self.staking.active_nodes() == len(self.model.active)
+        pool_balance = self.token.balanceOf(self.pool.address)
+        staking_balance = self.token.balanceOf(self.staking.address)
+        assert pool_balance == self.model.pool_balance
+        assert staking_balance == (
+            self.model.unclaimed_stakes()
+            + kept_for_nodes
+            + self.staking.undistributed()
+            + self.staking.unstreamed()
+        )
+        for name in self.touched:
             assert self.token.balanceOf(self._address(name)) == self.balances[name], name
+        self.touched = set()
         held = (
-            self.token.balanceOf(self.pool.address)
-            + self.token.balanceOf(self.staking.address)
+            pool_balance
+            + staking_balance
             + self.token.balanceOf(self.addresses["genesis"])
             + sum(self.balances.values())
         )
         assert held == self.token.totalSupply()
 
     @invariant()
-    def nobody_can_claim_more_than_the_model_says(self):
-        for node_id, node in self.model.nodes.items():
-            # Every contributor, the operator, and one stranger.
-            for name in {*node.contributions, node.operator, "attacker"}:
-                got = tuple(self.staking.claimable(node_id, self._address(name)))
-                assert got == self.model.claimable(node_id, name, self.now), (node_id, name)
-
-    @invariant()
-    def nodes_match_the_model(self):
-        assert self.staking.active_nodes() == len(self.model.active)
-        assert self.staking.reward_per_node() == self.model.reward_per_node
-        assert self.staking.undistributed() == self.model.undistributed
-        for node_id, node in self.model.nodes.items():
-            info = self.staking.node(node_id)
-            assert info.status == node.status, node_id
-            assert info.total_stake == node.total, node_id
-            assert info.accrued_rewards == self.model.accrued(node), node_id
-            if node.status not in (ACTIVE, EXITING, OPEN):
-                assert info.exit_reason == node.reason
-
-    @invariant()
     def aggregate_key_is_the_sum_of_active_keys(self):
-        active = [self.keys_of[n.node_id].bls_pubkey for n in self.model.active]
+        active_ids = tuple(n.node_id for n in self.model.active)
+        if active_ids == self.key_checked_for:
+            return
+        self.key_checked_for = active_ids
+        active = [self.keys_of[i].bls_pubkey for i in active_ids]
         expected = bls.aggregate_public_keys(active).to_eip2537() if active else b"\x00" * 128
         assert self.staking.aggregate_pubkey() == expected
 

@@ -127,6 +127,12 @@ def refusal(
                 f"node {request.node_id} is too young to exit: active since "
                 f"{observed.activated_at}, the minimum age is {MIN_EXIT_AGE} s"
             )
+        if observed.failures:
+            # A failing node must not escape its removal (or liquidation) by leaving.
+            return (
+                f"node {request.node_id} fails this node's tests ({observed.failures} in a "
+                f"row): no fast exit for a failing node"
+            )
         return None
     if request.node_id == own_node_id:
         return "a node does not sign its own removal"

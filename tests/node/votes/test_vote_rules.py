@@ -80,6 +80,12 @@ def test_exit__of_the_signer_itself__is_signed_when_old_enough():
     assert judge(EXIT, observed, node_id=SIGNER) is None
 
 
+def test_exit__of_a_node_this_node_sees_failing__is_refused():
+    observed = seen("exiting", failures=1, failing_for=5.0, activated_at=NOW - MIN_EXIT_AGE)
+    reason = judge(EXIT, observed)
+    assert reason is not None and "no fast exit for a failing node" in reason
+
+
 # ----- remove
 
 
@@ -138,7 +144,9 @@ def test_liquidate__of_a_node_that_passes__is_refused():
 
 @pytest.mark.parametrize("action", ACTIONS)
 def test_timestamp__at_the_edges_of_the_tolerance__is_signed(action):
-    observed = seen("exiting", MIN_FAILED_TESTS, POLICY.liquidate_after, NOW - 2 * MIN_EXIT_AGE)
+    # Failing, for a removal; passing, for an exit (no fast exit for a failing node).
+    failures = 0 if action == EXIT else MIN_FAILED_TESTS
+    observed = seen("exiting", failures, POLICY.liquidate_after, NOW - 2 * MIN_EXIT_AGE)
     tolerance = int(POLICY.clock_tolerance)
     assert judge(action, observed, timestamp=NOW - tolerance) is None
     assert judge(action, observed, timestamp=NOW + tolerance) is None

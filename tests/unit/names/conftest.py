@@ -38,7 +38,7 @@ def register(sns, token, chain, funded):
         funded(payer)
         token.approve(sns, MAX_UINT256, sender=payer)
         secret = secret or os.urandom(32)
-        sns.commit(commitment(name, owner.address, secret), sender=payer)
+        sns.commit(commitment(name, owner.address, duration, payer.address, secret), sender=payer)
         chain.pending_timestamp += MIN_COMMITMENT_AGE
         cost = sns.register_price(name, duration)
         return sns.register(name, owner, duration, secret, cost, sender=payer)

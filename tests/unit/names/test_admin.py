@@ -2,12 +2,15 @@
 
 import ape
 import pytest
+from eth_abi import encode
+from eth_utils import keccak
 
 from sesh.rules.prices import USD
 
 from .conftest import PREMIUM_START, YEARLY_PRICES
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+CHANGE_DELAY = 30 * 86_400
 
 
 def test_deployment__records_the_wiring(sns, token, pool, sesh_feed, sequencer, deployer):
@@ -46,11 +49,35 @@ def test_deployment__with_a_zero_address__is_refused(
         )
 
 
-def test_set_yearly_prices__by_the_owner__updates_and_logs(sns, deployer):
-    prices = [1000 * USD, 100 * USD, 10 * USD, 1 * USD]
+def test_set_yearly_prices__lower__applies_at_once_and_logs(sns, deployer):
+    prices = [600 * USD, 100 * USD, 10 * USD, 1 * USD]
     receipt = sns.set_yearly_prices(prices, sender=deployer)
     assert [sns.yearly_prices(i) for i in range(4)] == prices
     assert receipt.events == [sns.YearlyPricesUpdated(prices)]
+
+
+def test_set_yearly_prices__a_rise__is_announced_and_made_30_days_later(sns, deployer, chain):
+    prices = [1280 * USD, 160 * USD, 20 * USD, 5 * USD]
+    receipt = sns.set_yearly_prices(prices, sender=deployer)
+    due = receipt.timestamp + CHANGE_DELAY
+    change = keccak(encode(["string", "uint256[4]"], ["prices", prices]))
+    assert receipt.events == [sns.ChangeAnnounced(change, due)]
+    assert sns.change_due(change) == due
+    assert [sns.yearly_prices(i) for i in range(4)] == YEARLY_PRICES
+    chain.pending_timestamp = due - 1
+    with ape.reverts("sns: change not yet due"):
+        sns.set_yearly_prices(prices, sender=deployer)
+    chain.pending_timestamp = due
+    receipt = sns.set_yearly_prices(prices, sender=deployer)
+    assert receipt.events == [sns.YearlyPricesUpdated(prices)]
+    assert [sns.yearly_prices(i) for i in range(4)] == prices
+    assert sns.change_due(change) == 0
+
+
+def test_set_yearly_prices__more_than_doubling_a_tier__is_refused(sns, deployer):
+    with ape.reverts("sns: price rise above double"):
+        sns.set_yearly_prices([640 * USD, 160 * USD, 40 * USD + 1, 5 * USD], sender=deployer)
+    assert [sns.yearly_prices(i) for i in range(4)] == YEARLY_PRICES
 
 
 @pytest.mark.parametrize(
@@ -75,11 +102,34 @@ def test_set_premium__updates_within_bounds(sns, deployer):
         sns.set_premium(10**16 + 1, sender=deployer)
 
 
-def test_set_price_feed__updates_within_bounds(sns, deployer, project):
+def test_set_price_feed__is_announced_and_made_30_days_later(sns, deployer, project, chain):
     feed = deployer.deploy(project.MockAggregator, 18, 2 * 10**17, "SESH / USD")
+    old = sns.sesh_usd_feed()
+    receipt = sns.set_price_feed(feed, 3600, sender=deployer)
+    change = keccak(encode(["string", "address", "uint256"], ["feed", feed.address, 3600]))
+    due = receipt.timestamp + CHANGE_DELAY
+    assert receipt.events == [sns.ChangeAnnounced(change, due)]
+    assert sns.sesh_usd_feed() == old
+    chain.pending_timestamp = due - 600
+    feed.set_answer(2 * 10**17, sender=deployer)
+    with ape.reverts("sns: change not yet due"):
+        sns.set_price_feed(feed, 3600, sender=deployer)
+    chain.pending_timestamp = due
     receipt = sns.set_price_feed(feed, 3600, sender=deployer)
     assert sns.sesh_usd_feed() == feed.address and sns.sesh_usd_heartbeat() == 3600
     assert receipt.events == [sns.PriceFeedUpdated(feed, 3600)]
+
+
+def test_set_price_feed__whose_answer_cannot_be_used__is_refused(sns, deployer, project, chain):
+    feed = deployer.deploy(project.MockAggregator, 8, 0, "SESH / USD")
+    with ape.reverts("price_feed: answer not positive"):
+        sns.set_price_feed(feed, 3600, sender=deployer)
+    feed.set_answer(25 * 10**6, sender=deployer)
+    sns.set_price_feed(feed, 3600, sender=deployer)
+    chain.pending_timestamp += CHANGE_DELAY
+    # Stale when it would be made: refused again, the old feed stays.
+    with ape.reverts("price_feed: answer is stale"):
+        sns.set_price_feed(feed, 3600, sender=deployer)
 
 
 @pytest.mark.parametrize(
@@ -130,6 +180,11 @@ def test_pause__twice__is_refused(sns, deployer):
     sns.unpause(sender=deployer)
     with ape.reverts("pausable: contract is not paused"):
         sns.unpause(sender=deployer)
+
+
+def test_renounce_ownership__is_not_offered(sns):
+    names = [abi.name for abi in sns.contract_type.abi if abi.type == "function"]
+    assert "renounce_ownership" not in names and "transfer_ownership" in names
 
 
 def test_ownership__moves_in_two_steps(sns, deployer, spender, attacker):

@@ -67,7 +67,7 @@ def test_approve__lets_the_approved_account_transfer_once(sns, alice, spender, b
 
 
 def test_approve__by_a_stranger__is_refused(sns, alice, attacker, tid):
-    with ape.reverts("erc721: approve caller is not token owner or approved for all"):
+    with ape.reverts("sns: caller may not approve"):
         sns.approve(attacker, tid, sender=attacker)
 
 
@@ -243,3 +243,29 @@ def test_token_uri__after_re_registration__shows_the_new_expiry(
     receipt = register("alice", buyer)
     metadata = json.loads(base64.b64decode(sns.tokenURI(tid).split(",", 1)[1]))
     assert metadata["attributes"][0]["value"] == receipt.timestamp + YEAR
+
+
+def test_eth_sent_with_a_transfer_or_an_approval_is_refused_not_locked(
+    sns, alice, buyer, spender, tid
+):
+    # Issue #16, 7: ERC-721 declares these payable, but the contract could never send the
+    # ETH back, so it refuses it; without ETH the same calls go through.
+    calls = [
+        lambda **kw: sns.approve(spender, tid, sender=alice, **kw),
+        lambda **kw: sns.transferFrom(alice, buyer, tid, sender=alice, **kw),
+        lambda **kw: sns.safeTransferFrom(alice, buyer, tid, sender=alice, **kw),
+        lambda **kw: sns.safeTransferFrom(alice, buyer, tid, b"", sender=alice, **kw),
+    ]
+    for call in calls:
+        with ape.reverts("sns: ETH not accepted"):
+            call(value=1)
+    sns.approve(spender, tid, sender=alice)
+    assert sns.getApproved(tid) == spender
+    sns.transferFrom(alice, buyer, tid, sender=alice)
+    assert sns.ownerOf(tid) == buyer
+    assert sns.balance == 0
+
+
+def test_approve__to_the_current_owner__is_refused(sns, alice, tid):
+    with ape.reverts("erc721: approval to current owner"):
+        sns.approve(alice, tid, sender=alice)

@@ -28,7 +28,9 @@ def committed(sns, token, registrant, funded, chain):
     """The registrant has committed to ("alice", registrant, SECRET) and waited 60 s."""
     funded(registrant)
     token.approve(sns, MAX_UINT256, sender=registrant)
-    sns.commit(commitment("alice", registrant.address, SECRET), sender=registrant)
+    sns.commit(
+        commitment("alice", registrant.address, YEAR, registrant.address, SECRET), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     return registrant
 
@@ -52,7 +54,10 @@ def test_register__after_a_commitment__mints_the_name_and_pays_the_pool(
         sns.NameRegistered(tid, "alice", committed, expiry, cost)
     ]
     # The commitment is spent.
-    assert sns.commitments(commitment("alice", committed.address, SECRET)) == 0
+    assert (
+        sns.commitments(commitment("alice", committed.address, YEAR, committed.address, SECRET))
+        == 0
+    )
 
 
 def test_register__charges_each_length_tier_its_yearly_price(
@@ -77,7 +82,9 @@ def committed_without_approval(sns, registrant, funded, chain):
     """The registrant holds SESH, approved nothing, and committed to "alice" 60 s ago;
     returns the cost of a year."""
     funded(registrant)
-    sns.commit(commitment("alice", registrant.address, SECRET), sender=registrant)
+    sns.commit(
+        commitment("alice", registrant.address, YEAR, registrant.address, SECRET), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     return cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
 
@@ -138,7 +145,9 @@ def test_register__front_run_with_a_fresh_commitment__is_refused_as_too_new(
 ):
     funded(attacker)
     token.approve(sns, MAX_UINT256, sender=attacker)
-    sns.commit(commitment("alice", attacker.address, SECRET), sender=attacker)
+    sns.commit(
+        commitment("alice", attacker.address, YEAR, attacker.address, SECRET), sender=attacker
+    )
     with ape.reverts("sns: commitment too new"):
         sns.register("alice", attacker, YEAR, SECRET, MAX_UINT256, sender=attacker)
 
@@ -158,15 +167,38 @@ def test_register__with_another_secret__finds_no_commitment(sns, committed):
 
 def test_commit__while_the_same_commitment_is_pending__is_refused(sns, committed, chain):
     with ape.reverts("sns: commitment already pending"):
-        sns.commit(commitment("alice", committed.address, SECRET), sender=committed)
+        sns.commit(
+            commitment("alice", committed.address, YEAR, committed.address, SECRET),
+            sender=committed,
+        )
     chain.pending_timestamp += MAX_COMMITMENT_AGE
-    sns.commit(commitment("alice", committed.address, SECRET), sender=committed)
-
-
-def test_make_commitment__matches_the_sdk(sns, registrant):
-    assert sns.make_commitment("alice", registrant, SECRET) == commitment(
-        "alice", registrant.address, SECRET
+    sns.commit(
+        commitment("alice", committed.address, YEAR, committed.address, SECRET), sender=committed
     )
+
+
+def test_make_commitment__is_not_offered_on_chain(sns):
+    # Asking a node to compute it would show the name to the node before the commit.
+    functions = [abi.name for abi in sns.contract_type.abi if abi.type == "function"]
+    assert "make_commitment" not in functions
+
+
+def test_a_copied_reveal_cannot_shorten_the_victims_registration(
+    sns, token, committed, attacker, funded, balances
+):
+    # Issue #16, 3: the attacker copies the registrant's pending reveal, asking 28 days
+    # instead of a year. The commitment binds the duration and the payer, so neither the
+    # shortened copy nor the copy sent by the attacker finds it, and the registrant's own
+    # registration for a year still goes through.
+    funded(attacker)
+    token.approve(sns, MAX_UINT256, sender=attacker)
+    before = balances(committed)
+    for sender, duration in ((attacker, MIN_DURATION), (attacker, YEAR), (committed, MIN_DURATION)):
+        with ape.reverts("sns: no commitment for this registration"):
+            sns.register("alice", committed, duration, SECRET, MAX_UINT256, sender=sender)
+    assert balances(committed) == before
+    receipt = sns.register("alice", committed, YEAR, SECRET, MAX_UINT256, sender=committed)
+    assert sns.expiry("alice") == receipt.timestamp + YEAR
 
 
 @pytest.mark.parametrize(
@@ -187,7 +219,9 @@ def test_register__a_name_breaking_the_rules__is_refused_with_the_reason(
 ):
     funded(registrant)
     token.approve(sns, MAX_UINT256, sender=registrant)
-    sns.commit(commitment(name, registrant.address, SECRET), sender=registrant)
+    sns.commit(
+        commitment(name, registrant.address, YEAR, registrant.address, SECRET), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     before = balances(registrant)
     with ape.reverts(reason):
@@ -213,15 +247,18 @@ def test_register__shorter_than_28_days__is_refused(sns, committed):
         sns.register("alice", committed, MIN_DURATION - 1, SECRET, MAX_UINT256, sender=committed)
 
 
-def test_register__for_exactly_28_days__is_accepted(sns, committed):
-    sns.register("alice", committed, MIN_DURATION, SECRET, MAX_UINT256, sender=committed)
-    assert sns.ownerOf(token_id("alice")) == committed
+def test_register__for_exactly_28_days__is_accepted(sns, register, registrant):
+    receipt = register("alice", registrant, duration=MIN_DURATION)
+    assert sns.ownerOf(token_id("alice")) == registrant
+    assert sns.expiry("alice") == receipt.timestamp + MIN_DURATION
 
 
 def test_register__to_the_zero_address__is_refused(sns, token, registrant, funded, chain):
     funded(registrant)
     token.approve(sns, MAX_UINT256, sender=registrant)
-    sns.commit(commitment("alice", ZERO_ADDRESS, SECRET), sender=registrant)
+    sns.commit(
+        commitment("alice", ZERO_ADDRESS, YEAR, registrant.address, SECRET), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     with ape.reverts("sns: owner is the zero address"):
         sns.register("alice", ZERO_ADDRESS, YEAR, SECRET, MAX_UINT256, sender=registrant)

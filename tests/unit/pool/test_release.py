@@ -117,11 +117,55 @@ def test_release__after_a_year_in_one_call__pays_exactly_14_percent(
     assert abs(paid / POOL_LAUNCH_BALANCE - 0.14) < 1e-12
 
 
-def test_release__fees_sent_in__grow_the_release(wired_pool, token, beneficiary, deployer, chain):
-    token.transfer(wired_pool, 1_000_000 * 10**9, sender=deployer)
+def test_release__fees_sent_in__grow_the_releases_after_the_next(
+    wired_pool, token, beneficiary, deployer, chain
+):
+    fees = 1_000_000 * 10**9
+    token.transfer(wired_pool, fees, sender=deployer)
     _to_day(chain, wired_pool, 1)
     wired_pool.release(sender=beneficiary)
-    assert token.balanceOf(beneficiary) == releasable(POOL_LAUNCH_BALANCE + 1_000_000 * 10**9, 1)
+    first = token.balanceOf(beneficiary)
+    # Fees earn from the release after they arrived: never for days before it.
+    assert first == releasable(POOL_LAUNCH_BALANCE, 1)
+    assert wired_pool.earning_balance() == POOL_LAUNCH_BALANCE + fees - first
+    _to_day(chain, wired_pool, 2)
+    wired_pool.release(sender=beneficiary)
+    assert token.balanceOf(beneficiary) - first == releasable(POOL_LAUNCH_BALANCE + fees - first, 1)
+
+
+def test_pool_funded_60_days_late__first_release_pays_one_day_not_59(
+    project, token, deployer, beneficiary, chain
+):
+    """Scenario 7 of issue #15: days were counted from deployment, so a pool funded 60
+    days after it paid 59 days' worth at once. Tokens now earn from the release after
+    they arrive (or from `set_beneficiary`, whichever is later)."""
+    late = deployer.deploy(project.RewardRatePool, token)
+    late.set_beneficiary(beneficiary, sender=deployer)
+    chain.pending_timestamp = late.START() + 60 * DAY + 5
+    token.transfer(late, POOL_LAUNCH_BALANCE, sender=deployer)
+    late.release(sender=beneficiary)
+    assert token.balanceOf(beneficiary) == 0
+    assert late.earning_balance() == POOL_LAUNCH_BALANCE
+    chain.pending_timestamp = late.START() + 61 * DAY
+    late.release(sender=beneficiary)
+    assert token.balanceOf(beneficiary) == releasable(POOL_LAUNCH_BALANCE, 1)
+
+
+def test_set_beneficiary__late__pays_nothing_for_the_days_before_it(
+    project, token, deployer, beneficiary, chain
+):
+    pool = deployer.deploy(project.RewardRatePool, token)
+    token.transfer(pool, POOL_LAUNCH_BALANCE, sender=deployer)
+    chain.pending_timestamp = pool.START() + 30 * DAY
+    pool.set_beneficiary(beneficiary, sender=deployer)
+    assert pool.released_days() == 30
+    chain.pending_timestamp = pool.START() + 31 * DAY
+    pool.release(sender=beneficiary)
+    assert token.balanceOf(beneficiary) == releasable(POOL_LAUNCH_BALANCE, 1)
+
+
+def test_renounce_ownership__is_not_exported(wired_pool):
+    assert not hasattr(wired_pool, "renounce_ownership")
 
 
 @pytest.mark.parametrize("days", [1, 7, 364, 365, 3650])

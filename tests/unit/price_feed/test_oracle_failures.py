@@ -1,6 +1,7 @@
 """Every way a Chainlink answer can be untrustworthy refuses the payment, with a clear
-reason, and moves no token — for SNS registration and renewal and for Pro in SESH and in
-a stablecoin. Boundaries (an answer exactly a heartbeat old, a sequencer up exactly an
+reason, and moves no token — for SNS registration and for Pro in SESH and in a
+stablecoin. An SNS renewal is never refused for the oracle: it pays at the last good
+answer instead. Boundaries (an answer exactly a heartbeat old, a sequencer up exactly an
 hour) are accepted, and feeds of any decimals give the same price."""
 
 import os
@@ -8,8 +9,9 @@ import os
 import ape
 import pytest
 
-from sesh.rules.names import MIN_COMMITMENT_AGE, YEAR, commitment
+from sesh.rules.names import MIN_COMMITMENT_AGE, YEAR, commitment, cost_units
 from sesh.rules.prices import SEQUENCER_GRACE_PERIOD
+from tests.unit.names.conftest import YEARLY_PRICES
 from tests.unit.products import HEARTBEAT, SESH_PRICE, STABLE_PRICE
 
 MAX_UINT256 = 2**256 - 1
@@ -67,7 +69,9 @@ def payments(sns, pro, register, paying, token, stablecoin, registrant, subscrib
     paying(subscriber)
     register("alice", registrant)
     secret = os.urandom(32)
-    sns.commit(commitment("bob-1", registrant.address, secret), sender=registrant)
+    sns.commit(
+        commitment("bob-1", registrant.address, YEAR, registrant.address, secret), sender=registrant
+    )
     chain.pending_timestamp += MIN_COMMITMENT_AGE
     chain.mine()
     return {
@@ -87,7 +91,7 @@ def payments(sns, pro, register, paying, token, stablecoin, registrant, subscrib
     }
 
 
-@pytest.mark.parametrize("path", ["sns register", "sns renew", "pro in sesh", "pro in stablecoin"])
+@pytest.mark.parametrize("path", ["sns register", "pro in sesh", "pro in stablecoin"])
 @pytest.mark.parametrize("failure", list(FAILURES))
 def test_payment__with_an_untrustworthy_oracle__is_refused_and_moves_nothing(
     payments,
@@ -114,6 +118,21 @@ def test_payment__with_an_untrustworthy_oracle__is_refused_and_moves_nothing(
         pay()
     assert balances(registrant, subscriber) == before
     assert (sns.expiry("alice"), sns.expiry("bob-1"), pro.pro_expiry(PRO_KEY)) == expiry_before
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_sns_renew__with_an_untrustworthy_oracle__pays_at_the_last_good_answer(
+    payments, failure, sesh_feed, stable_feed, sequencer, deployer, chain, token, pool, sns
+):
+    _, pay = payments["sns renew"]
+    break_it, _reason = FAILURES[failure]
+    break_it(sesh_feed, sequencer, chain.pending_timestamp, deployer)
+    expiry = sns.expiry("alice")
+    before = token.balanceOf(pool)
+    pay()
+    # The last good answer is SESH_PRICE, the answer alice's registration used.
+    assert token.balanceOf(pool) - before == cost_units("alice", YEAR, YEARLY_PRICES, SESH_PRICE)
+    assert sns.expiry("alice") == expiry + YEAR
 
 
 @pytest.mark.parametrize("failure", ["stale", "sequencer down", "zero answer"])
@@ -152,7 +171,7 @@ def test_answer__one_second_past_the_heartbeat__is_refused(payments, sesh_feed, 
 def test_sequencer__up_exactly_an_hour__is_accepted(
     payments, sequencer, deployer, chain, pool, token
 ):
-    _, pay = payments["sns renew"]
+    _, pay = payments["pro in sesh"]
     since = chain.pending_timestamp
     sequencer.set_status(False, since, sender=deployer)
     chain.pending_timestamp = since + SEQUENCER_GRACE_PERIOD - 1

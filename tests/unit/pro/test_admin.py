@@ -38,12 +38,35 @@ def test_deployment__with_a_zero_address__is_refused(
         deployer.deploy(project.SessionPro, *args, sesh_feed, HEARTBEAT, ZERO_ADDRESS)
 
 
-def test_set_plan__creates_changes_and_removes(pro, deployer):
+def test_set_plan__creates_and_removes(pro, deployer):
     receipt = pro.set_plan(7, MONTH, 100 * USD, sender=deployer)
     assert pro.plans(7) == (MONTH, 100 * USD)
     assert receipt.events == [pro.PlanUpdated(7, MONTH, 100 * USD)]
-    pro.set_plan(7, 0, 0, sender=deployer)
+    receipt = pro.set_plan(7, 0, 0, sender=deployer)
     assert pro.plans(7) == (0, 0)
+    assert receipt.events == [pro.PlanUpdated(7, 0, 0)]
+
+
+def test_set_plan__changing_a_used_id__is_refused(pro, deployer):
+    pro.set_plan(7, MONTH, 100 * USD, sender=deployer)
+    with ape.reverts("pro: plan id already used"):
+        pro.set_plan(7, 86_400, 100 * USD, sender=deployer)
+    with ape.reverts("pro: plan id already used"):
+        pro.set_plan(7, MONTH, 200 * USD, sender=deployer)
+    assert pro.plans(7) == (MONTH, 100 * USD)
+
+
+def test_set_plan__reusing_a_removed_id__is_refused(pro, deployer):
+    pro.set_plan(7, MONTH, 100 * USD, sender=deployer)
+    pro.set_plan(7, 0, 0, sender=deployer)
+    with ape.reverts("pro: plan id already used"):
+        pro.set_plan(7, MONTH, 100 * USD, sender=deployer)
+    assert pro.plans(7) == (0, 0)
+
+
+def test_set_plan__removing_an_unknown_plan__is_refused(pro, deployer):
+    with ape.reverts("pro: unknown plan"):
+        pro.set_plan(8, 0, 0, sender=deployer)
 
 
 @pytest.mark.parametrize(
@@ -129,3 +152,9 @@ def test_ownership__moves_in_two_steps(pro, deployer, spender):
     pro.transfer_ownership(spender, sender=deployer)
     pro.accept_ownership(sender=spender)
     assert pro.owner() == spender
+
+
+def test_renounce_ownership__is_not_offered(pro):
+    # Issue #16, 2: without an owner nothing could be fixed again.
+    names = [abi.name for abi in pro.contract_type.abi if abi.type == "function"]
+    assert "renounce_ownership" not in names and "transfer_ownership" in names

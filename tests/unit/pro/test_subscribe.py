@@ -9,6 +9,8 @@ from tests.unit.products import SESH_PRICE, STABLE_PRICE, travel
 
 from .conftest import MAX_UINT256, MONTH, MONTHLY, PLANS, PRO_KEY, YEARLY
 
+YEAR = 365 * 86_400
+
 
 def test_subscribe__with_sesh__pays_the_pool_and_activates_the_key(
     pro, token, paying, subscriber, pool, chain
@@ -153,3 +155,16 @@ def test_quote__scales_by_the_feed_decimals(pro, project, deployer, token, decim
     feed = deployer.deploy(project.MockAggregator, decimals, 2 * 10 ** (decimals - 1), "SESH / USD")
     pro.set_pay_token(token, feed, 3600, sender=deployer)
     assert pro.quote(MONTHLY, token) == plan_amount(PLANS[MONTHLY][1], SESH_PRICE, 8, 9)
+
+
+def test_a_set_plan_landing_just_before_a_subscribe_cannot_change_what_it_buys(
+    pro, token, paying, subscriber, deployer
+):
+    # Issue #16, 4: the owner cannot turn the yearly plan into one day just before a
+    # payment for it lands: a plan id keeps its terms, new terms take a new id.
+    paying(subscriber)
+    duration, usd_price = pro.plans(YEARLY)
+    with ape.reverts("pro: plan id already used"):
+        pro.set_plan(YEARLY, 86_400, usd_price, sender=deployer)
+    receipt = pro.subscribe(PRO_KEY, YEARLY, token, MAX_UINT256, sender=subscriber)
+    assert pro.pro_expiry(PRO_KEY) == receipt.timestamp + duration == receipt.timestamp + YEAR

@@ -113,3 +113,16 @@ def network_sign(staking, chain):
         return bls.aggregate_signatures(signatures).to_eip2537()
 
     return _sign
+
+
+def kept_for(staking, node_id, accounts):
+    """What a node's accrual still holds in the contract after its contributors' claims:
+    rewards not claimed yet plus the rounding dust the floors leave (a unit or so each)."""
+    accrued = staking.node(node_id).accrued_rewards
+    return accrued - sum(staking.contribution(node_id, a).claimed_rewards for a in accounts)
+
+
+def not_yet_credited(staking):
+    """Released rewards the contract holds for no node yet: the rest of the current
+    stream and what was streamed while no node was active (or rounded off)."""
+    return staking.undistributed() + staking.unstreamed()

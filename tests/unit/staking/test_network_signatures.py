@@ -204,7 +204,11 @@ def test_exit_with_signature__after_a_request_and_two_hours__unlocks_at_once(
 ):
     target = network[0].node_id
     staking.request_exit(target, sender=operator)
-    chain.pending_timestamp = staking.node(target).activated_at + staking.MIN_EXIT_AGE()
+    info = staking.node(target)
+    chain.pending_timestamp = max(
+        info.activated_at + staking.MIN_EXIT_AGE(),
+        info.exit_requested_at + staking.MIN_EXIT_NOTICE(),
+    )
     now = chain.pending_timestamp
     receipt = staking.exit_with_signature(
         target, now, network_sign("exit", target, now, _keys(network)), [], sender=keeper
@@ -256,6 +260,12 @@ def test_liquidate__takes_the_penalty_and_splits_it_3_to_17(
     assert receipt.events.filter(staking.Liquidated) == [
         staking.Liquidated(node.node_id, keeper, penalty, to_keeper, penalty - to_keeper)
     ]
+    # Locked as long as after a removal, then the rest of every stake comes back.
+    unlock_time = staking.node(node.node_id).unlock_time
+    assert unlock_time == receipt.timestamp + staking.exit_delay()
+    assert staking.claimable(node.node_id, operator)[1] == 0
+    chain.pending_timestamp = unlock_time
+    chain.mine()
     assert staking.claimable(node.node_id, operator)[1] == stakes[0] - stakes[0] * bps // 10_000
     assert staking.claimable(node.node_id, delegator)[1] == stakes[1] - stakes[1] * bps // 10_000
 

@@ -5,7 +5,7 @@ import pytest
 
 from sesh.rules.economics import DAY, releasable
 
-from .conftest import REQUIREMENT
+from .conftest import REQUIREMENT, kept_for, not_yet_credited
 
 QUARTER = REQUIREMENT // 4
 
@@ -16,19 +16,25 @@ def _next_pool_day(chain, pool, days=1):
     chain.pending_timestamp = start + (today + days) * DAY
 
 
-def test_distribute__without_active_nodes__carries_the_release_forward(
+def test_distribute__without_active_nodes__streams_the_release_into_undistributed(
     staking, pool, token, chain, keeper
 ):
     before = token.balanceOf(pool)
     _next_pool_day(chain, pool)
+    carried = not_yet_credited(staking)
     receipt = staking.distribute(sender=keeper)
     released = before - token.balanceOf(pool)
-    assert released == releasable(before, 1) > 0
-    assert staking.undistributed() == released
+    assert released == releasable(pool.earning_balance() + released, 1) > 0
+    assert staking.unstreamed() == released + carried
     assert staking.reward_per_node() == 0
     assert receipt.events.filter(staking.RewardsDistributed) == [
         staking.RewardsDistributed(released, 0, 0)
     ]
+    # A day later the whole stream went by with no node to earn it: nothing is lost.
+    _next_pool_day(chain, pool)
+    chain.mine()
+    assert staking.unstreamed() == 0
+    assert staking.undistributed() == released + carried
 
 
 def test_distribute__twice_in_a_pool_day__pulls_once(
@@ -44,21 +50,26 @@ def test_distribute__twice_in_a_pool_day__pulls_once(
     assert receipt.events.filter(staking.RewardsDistributed) == []
 
 
-def test_distribute__credits_every_active_node_equally_and_carries_the_remainder(
+def test_distribute__streams_a_release_over_the_next_pool_day_equally_per_node(
     staking, pool, token, chain, register, operator, keeper
 ):
     nodes = [register(operator) for _ in range(3)]
     register(operator, stake=QUARTER)  # open: earns nothing
-    carried = staking.undistributed()
-    before = token.balanceOf(pool)
     _next_pool_day(chain, pool)
     staking.distribute(sender=keeper)
-    released = before - token.balanceOf(pool)
-    per_node = (released + carried) // 3
-    assert staking.reward_per_node() == per_node
-    assert staking.undistributed() == released + carried - 3 * per_node
-    for node in nodes:
-        assert staking.node(node.node_id).accrued_rewards == per_node
+    stream = staking.unstreamed()
+    accrued = [staking.node(n.node_id).accrued_rewards for n in nodes]
+    # Half a day later, half the stream is paid; at the next day, all of it.
+    _next_pool_day(chain, pool)
+    chain.pending_timestamp -= DAY // 2
+    chain.mine()
+    assert abs(staking.unstreamed() - stream // 2) <= 1
+    _next_pool_day(chain, pool)
+    chain.mine()
+    assert staking.unstreamed() == 0
+    for node, before in zip(nodes, accrued, strict=True):
+        gained = staking.node(node.node_id).accrued_rewards - before
+        assert stream // 3 - 2 <= gained <= stream // 3
 
 
 def test_claim__solo_operator__gets_the_whole_accrual(
@@ -80,7 +91,7 @@ def test_claim__solo_operator__gets_the_whole_accrual(
         staking.claim(node.node_id, sender=operator)
 
 
-def test_claim__splits_fee_then_stake_and_the_operator_takes_the_remainders(
+def test_claim__splits_fee_then_stake__each_part_a_floor_of_its_own(
     staking, token, pool, chain, register, operator, delegator, second_delegator, keeper
 ):
     fee_bps = 1_500
@@ -88,29 +99,35 @@ def test_claim__splits_fee_then_stake_and_the_operator_takes_the_remainders(
     staking.contribute(node.node_id, QUARTER * 2 - 7, sender=delegator)
     staking.contribute(node.node_id, REQUIREMENT - (QUARTER * 3 - 4), sender=second_delegator)
     _next_pool_day(chain, pool, days=2)
-    staking.distribute(sender=keeper)
-    accrued = staking.node(node.node_id).accrued_rewards
+    staking.request_exit(node.node_id, sender=operator)
+    chain.pending_timestamp = staking.node(node.node_id).unlock_time
+    staking.finalize_exit(node.node_id, sender=keeper)
+    accrued = staking.node(node.node_id).accrued_rewards  # frozen at the exit
+    assert accrued > 0
     stakes = {
         a: staking.contribution(node.node_id, a).stake
         for a in (operator, delegator, second_delegator)
     }
     assert sum(stakes.values()) == REQUIREMENT
 
-    def share(account):
+    def by_stake(account):
         return accrued * (10_000 - fee_bps) * stakes[account] // (10_000 * REQUIREMENT)
 
     expected = {
-        delegator: share(delegator),
-        second_delegator: share(second_delegator),
-        operator: accrued - share(delegator) - share(second_delegator),
+        delegator: by_stake(delegator),
+        second_delegator: by_stake(second_delegator),
+        # Fee and own share in one floor.
+        operator: accrued
+        * (fee_bps * REQUIREMENT + (10_000 - fee_bps) * stakes[operator])
+        // (10_000 * REQUIREMENT),
     }
-    # The operator's part is its fee plus its own share, give or take rounding units.
-    assert abs(expected[operator] - (accrued * fee_bps // 10_000 + share(operator))) <= 2
     for account, amount in expected.items():
         before = token.balanceOf(account)
         staking.claim(node.node_id, sender=account)
-        assert token.balanceOf(account) == before + amount
-    assert sum(expected.values()) == accrued
+        assert token.balanceOf(account) == before + amount + stakes[account]
+    # The floors leave less than a unit each, kept in the contract.
+    assert 0 <= accrued - sum(expected.values()) < 3
+    assert kept_for(staking, node.node_id, expected) == accrued - sum(expected.values())
 
 
 def test_claim__by_a_stranger__has_nothing_to_claim(
@@ -182,4 +199,6 @@ def test_claim__fee_extremes(
     accrued = staking.node(node.node_id).accrued_rewards
     delegator_rewards = staking.claimable(node.node_id, delegator)[0]
     assert delegator_rewards == (accrued // 2 if fee_bps == 0 else 0)
-    assert staking.claimable(node.node_id, operator)[0] == accrued - delegator_rewards
+    assert staking.claimable(node.node_id, operator)[0] == (
+        accrued // 2 if fee_bps == 0 else accrued
+    )

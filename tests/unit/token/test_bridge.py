@@ -9,7 +9,7 @@ import pytest
 from sesh.rules.units import TOTAL_SUPPLY, UNIT
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-# Arguments of register_token_on_l2 after the L2 token address, before the credit-back address.
+# Arguments of registerTokenOnL2 after the L2 token address, before the credit-back address.
 TICKET_ARGS = (11, 12, 1_000_000, 500_000, 10**8)
 
 
@@ -37,7 +37,7 @@ def l2_token(project, deployer, gateways, l1_token):
 
 @pytest.fixture
 def registered(l1_token, l2_token, deployer):
-    l1_token.register_token_on_l2(l2_token, *TICKET_ARGS, 3, 4, deployer, value=7, sender=deployer)
+    l1_token.registerTokenOnL2(l2_token, *TICKET_ARGS, 3, 4, deployer, value=7, sender=deployer)
     return l1_token, l2_token
 
 
@@ -50,7 +50,7 @@ def test_register_token_on_l2__registers_with_gateway_and_router(
     gateways, l1_token, l2_token, deployer
 ):
     l1_gateway, l2_gateway, router = gateways
-    receipt = l1_token.register_token_on_l2(
+    receipt = l1_token.registerTokenOnL2(
         l2_token, *TICKET_ARGS, 3, 4, deployer, value=7, sender=deployer
     )
     assert l1_gateway.l1_to_l2_token(l1_token) == l2_token
@@ -65,24 +65,22 @@ def test_register_token_on_l2__registers_with_gateway_and_router(
 
 def test_register_token_on_l2__by_a_non_owner__is_refused(l1_token, l2_token, attacker):
     with ape.reverts("ownable: caller is not the owner"):
-        l1_token.register_token_on_l2(l2_token, *TICKET_ARGS, 0, 0, attacker, sender=attacker)
+        l1_token.registerTokenOnL2(l2_token, *TICKET_ARGS, 0, 0, attacker, sender=attacker)
 
 
 def test_register_token_on_l2__with_the_wrong_value__is_refused(l1_token, l2_token, deployer):
     with ape.reverts("token: value does not match the two tickets"):
-        l1_token.register_token_on_l2(
-            l2_token, *TICKET_ARGS, 3, 4, deployer, value=6, sender=deployer
-        )
+        l1_token.registerTokenOnL2(l2_token, *TICKET_ARGS, 3, 4, deployer, value=6, sender=deployer)
 
 
 def test_register_token_on_l2__to_the_zero_address__is_refused(l1_token, deployer):
     with ape.reverts("token: L2 token is the zero address"):
-        l1_token.register_token_on_l2(ZERO_ADDRESS, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+        l1_token.registerTokenOnL2(ZERO_ADDRESS, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
 
 
 def test_register_token_on_l2__without_a_gateway__is_refused(token, l2_token, deployer):
     with ape.reverts("token: no L1 gateway configured"):
-        token.register_token_on_l2(l2_token, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+        token.registerTokenOnL2(l2_token, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
 
 
 def test_gateway__registering_a_token_that_is_not_registering__is_refused(
@@ -175,3 +173,12 @@ def test_l2_token__permit_works_as_on_l1(l2_token, holder, spender, chain):
     sig = sign_permit(holder, l2_token, spender.address, 9, chain.pending_timestamp + 600)
     l2_token.permit(holder, spender, 9, *sig.as_args(), sender=spender)
     assert l2_token.allowance(holder, spender) == 9
+
+
+def test_registration_is_callable_as_the_arbitrum_sdk_calls_it(l1_token):
+    # Issue #16, 7: the SDK's registerCustomToken calls ICustomToken.registerTokenOnL2.
+    signature = (
+        "registerTokenOnL2(address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,address)"
+    )
+    selectors = {abi.selector for abi in l1_token.contract_type.abi if abi.type == "function"}
+    assert signature in selectors
