@@ -16,7 +16,7 @@ PIP_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 ARGS ?=
 
-.PHONY: setup chromium lock test devnet devnet-stop bench soak lint format clean help
+.PHONY: setup chromium lock test devnet devnet-stop bench soak lint format abis clean help
 
 help:
 	@echo "make devnet   start a local Arbitrum-like chain with the suite deployed (ARGS=...)"
@@ -101,6 +101,10 @@ soak: setup
 lint: setup
 	ruff check .
 	ruff format --check .
+
+# After changing a contract's interface: the ABIs the SDK ships (sesh/contracts/abi/).
+abis: setup
+	python -c "from sesh.contracts.abis import write; write()"
 
 format: setup
 	ruff check --fix .

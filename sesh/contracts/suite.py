@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sesh.contracts import abis
 from sesh.contracts.base import ContractError
 from sesh.contracts.names import Names
 from sesh.contracts.pool import RewardPool
@@ -46,7 +47,7 @@ class Suite:
         return cls(manifest)
 
     def contract(self, name: str) -> Any:
-        from ape import chain, project
+        from ape import chain
 
         entry = self.manifest.contracts.get(name)
         if entry is None:
@@ -58,7 +59,7 @@ class Suite:
                 f"{name} is recorded at {entry.address} in {self.manifest.path}, but that "
                 "address holds no code on the connected chain (a stale manifest?)"
             )
-        return project.get_contract(entry.contract_type).at(entry.address)
+        return abis.instance(entry.contract_type, entry.address)
 
     def block_of(self, name: str) -> int:
         entry = self.manifest.contracts.get(name)
