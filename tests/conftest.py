@@ -69,20 +69,26 @@ def _lean_ape_reverts():
 # ----- Running on both cores (`make test` runs `ape test -n 2 --dist loadgroup`)
 #
 # xdist hands out work units one at a time to whichever worker is free. A unit is a test
-# module, or the modules of one group below (tests sharing an expensive session fixture, set
-# up once), and the units go out longest first so the run ends with short ones on both
-# workers. Durations are those `make test` prints (the 15 slowest); a module not listed
-# here is short and keeps its place.
+# module, or the modules of one group below (run in file order on one worker), and the units
+# go out longest first so the run ends with short ones on both workers. The order comes from
+# the durations `make test` prints (the 15 slowest); a module not listed here is short and
+# keeps its place.
 SHARED_GROUPS = {
-    # One chain with the suite deployed by `ape run deploy all` (tests/cli/conftest.py).
-    "tests/cli/": "cli",
+    # In file order on one worker: the isolation check runs after the story's module has
+    # torn down its devnet, on the worker whose Ape session the story connected elsewhere.
+    "tests/devnet/": "devnet",
 }
+# The CLI's modules are units of their own: each worker that takes one deploys the CLI's
+# chain once (a session fixture, ~20 s), and the two workers share the CLI's minutes.
 LONGEST_FIRST = [
-    "tests/cli/",
-    "tests/property/test_staking_stateful.py",
+    "tests/cli/test_keys_and_node.py",
+    "tests/cli/test_operator_guide.py",
+    "tests/cli/test_products_and_errors.py",
     "tests/deploy/test_deploy_suite.py",
+    "tests/devnet/",
+    "tests/cli/test_reads_and_signing.py",
+    "tests/property/test_staking_stateful.py",
     "tests/property/test_token_stateful.py",
-    "tests/devnet/test_devnet_story.py",
     "tests/web/test_explorer.py",
     "tests/node/test_soak.py",
     "tests/property/test_pool_emission.py",
@@ -92,6 +98,7 @@ LONGEST_FIRST = [
     "tests/node/test_attachments_network.py",
     "tests/node/test_fuzz.py",
     "tests/property/test_names_stateful.py",
+    "tests/cli/",
     "tests/property/",
     "tests/node/",
 ]

@@ -188,23 +188,3 @@ def _removals_of(devnet: Running, node_id: int, since: int) -> list[tuple[str, i
                 receipt = devnet.rpc("eth_getTransactionReceipt", [tx["hash"]])
                 found.append((tx["from"].lower(), int(receipt["status"], 16)))
     return found
-
-
-# ----- Ape's per-test chain isolation still holds after these tests, which connect Ape to
-# chains of their own: a block mined in one test is gone in the next. Without isolation every
-# later unit test would see the state its predecessors left (names taken, nodes registered,
-# balances spent). In this file so they run after the story in the same process, whichever
-# worker of a parallel run takes it.
-
-HEIGHTS: list[int] = []
-
-
-def test_isolation__a_test_mines_a_block(chain):
-    HEIGHTS.append(chain.blocks.height)
-    chain.mine()
-    assert chain.blocks.height == HEIGHTS[0] + 1
-
-
-def test_isolation__the_next_test_starts_from_the_same_block(chain):
-    assert HEIGHTS, "runs after the test above"
-    assert chain.blocks.height == HEIGHTS[0]
