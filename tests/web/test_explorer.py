@@ -209,7 +209,10 @@ def test_contribute__with_a_permit_from_the_page__lands_on_chain(web):
     web.browser.click("#contribute")
     notice = web.browser.wait("document.querySelector('#notice-text')?.innerText", 60)
     assert notice.startswith(f"contributed {format_sesh(int(minimum * UNIT))} to node")
-    assert "eth_signTypedData_v4" in web.browser.evaluate("window.__walletCalls")
+    calls = web.browser.evaluate("window.__walletCalls")
+    assert "eth_signTypedData_v4" in calls
+    # The gas limit set as the CLI sets it, from an estimate (a bare send ran out of gas).
+    assert calls.index("eth_estimateGas") < calls.index("eth_sendTransaction")
     stakes = {c.account: c.stake for c in staking.contributors(web.open_node)}
     assert stakes[delegator.address] == minimum
     web.wait_synced()
