@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from sesh.devnet.chain import free_port
-from sesh.devnet.processes import REPO_ROOT, wait_until
+from sesh.devnet.processes import spawn_sesh, stop_process, wait_until
 
 
 @dataclass
@@ -37,14 +34,10 @@ class FileServerProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         (self.data_dir / "server.json").unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sesh.cli.main", "fileserver", "run", "--data-dir",
-             str(self.data_dir), "--listen", f"127.0.0.1:{self.port}"],
-            stdout=(self.directory / "fileserver.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            start_new_session=True,
+        self.process = spawn_sesh(
+            ["fileserver", "run", "--data-dir", str(self.data_dir),
+             "--listen", f"127.0.0.1:{self.port}"],
+            self.directory / "fileserver.log",
         )  # fmt: skip
         wait_until(
             lambda: (self.data_dir / "server.json").exists() and self._listening(),
@@ -60,11 +53,4 @@ class FileServerProcess:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
     def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+        return stop_process(self.process)

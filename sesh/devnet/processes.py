@@ -58,6 +58,37 @@ def wait_until(
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} ({last_error}){extra}")
 
 
+def spawn_sesh(
+    args: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`sesh <args>` as a process of its own session (Ctrl-C in a terminal reaches the
+    parent, which stops its children in order), its output appended to `log`, importing
+    this repository's package."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sesh.cli.main", *args],
+        cwd=cwd,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def stop_process(process: subprocess.Popen | None) -> int | None:
+    """SIGTERM, and the exit code (SIGKILL after 30 s); None if it never ran."""
+    if process is None:
+        return None
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
 @dataclass
 class NodeProcess:
     """One bridge: its directory (holding `node.toml`), its port and its process."""
@@ -80,16 +111,8 @@ class NodeProcess:
         return self.process is not None and self.process.poll() is None
 
     def start(self, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "sesh.cli.main", "node", "run", "--config", "node.toml"],
-            cwd=self.directory,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})},
-            # Its own process group: Ctrl-C in a terminal reaches the parent, which stops
-            # every bridge in order.
-            start_new_session=True,
+        self.process = spawn_sesh(
+            ["node", "run", "--config", "node.toml"], self.log, cwd=self.directory, env=env
         )
 
     def kill(self) -> None:
@@ -100,14 +123,7 @@ class NodeProcess:
 
     def stop(self) -> int | None:
         """SIGTERM, and the exit code (SIGKILL after 30 s)."""
-        if not self.alive:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
+        return stop_process(self.process)
 
     def get(self, path: str, timeout: float = 3.0) -> Any:
         status, body = http_json(self.url + path, timeout=timeout)
