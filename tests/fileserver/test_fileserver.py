@@ -221,3 +221,15 @@ def test_attachments__a_message_carries_its_pointers_and_plain_text_stays_plain(
     assert decode_message(b'{"just": "json"}') == ('{"just": "json"}', [])
     with pytest.raises(AttachmentError):
         decode_message(b'{"sesh_message": 1, "attachments": [{"url": 1}]}')
+
+
+def test_fileserver__an_expired_file_uploaded_again_before_the_sweep_is_kept(tmp_path):
+    now = [1000.0]
+    store = FileStore(tmp_path, ttl=100.0, clock=lambda: now[0])
+    first = store.put(b"again")
+    now[0] = 1200.0
+    assert store.get(first.id) is None
+    assert store.put(b"again").expires == 1300.0
+    assert store.expire() == 0
+    assert store.get(first.id) == b"again"
+    store.close()
