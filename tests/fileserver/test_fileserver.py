@@ -233,3 +233,20 @@ def test_fileserver__an_expired_file_uploaded_again_before_the_sweep_is_kept(tmp
     assert store.expire() == 0
     assert store.get(first.id) == b"again"
     store.close()
+
+
+def test_fileserver__sesh_fileserver_key_prints_one_stable_key_and_run_refuses_a_bad_listen(
+    tmp_path,
+):
+    from click.testing import CliRunner
+
+    from sesh.cli.main import main
+
+    runner = CliRunner()
+    first = runner.invoke(main, ["fileserver", "key", "--data-dir", str(tmp_path / "fs")])
+    again = runner.invoke(main, ["fileserver", "key", "--data-dir", str(tmp_path / "fs")])
+    assert first.exit_code == 0 and first.output == again.output
+    assert len(json.loads(first.output)["x25519_pubkey"]) == 64
+    assert (tmp_path / "fs" / "x25519.key").stat().st_mode & 0o077 == 0
+    bad = runner.invoke(main, ["fileserver", "run", "--data-dir", str(tmp_path), "--listen", "x"])
+    assert bad.exit_code == 2 and "host:port" in bad.output
