@@ -19,6 +19,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,9 @@ class FileStore:
         self.files.mkdir(parents=True, exist_ok=True)
         self.ttl = ttl
         self.clock = clock
+        # Uploads run in worker threads: one writer at a time, and expiry never between an
+        # upload's file and its row.
+        self._lock = threading.RLock()
         self.db = sqlite3.connect(directory / "files.sqlite3", check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -83,6 +87,10 @@ class FileStore:
 
     def put(self, data: bytes) -> FileInfo:
         """Store `data` (blocking: call it from a thread for large files)."""
+        with self._lock:
+            return self._put(data)
+
+    def _put(self, data: bytes) -> FileInfo:
         id_ = file_id(data)
         now = self.clock()
         target = self.path(id_)
@@ -110,10 +118,11 @@ class FileStore:
     def info(self, id_: str) -> FileInfo | None:
         if not ID_PATTERN.match(id_):
             return None
-        row = self.db.execute(
-            "SELECT size, uploaded, expiry FROM files WHERE id = ? AND expiry > ?",
-            (id_, self.clock()),
-        ).fetchone()
+        with self._lock:
+            row = self.db.execute(
+                "SELECT size, uploaded, expiry FROM files WHERE id = ? AND expiry > ?",
+                (id_, self.clock()),
+            ).fetchone()
         return None if row is None else FileInfo(id_, row[0], row[1], row[2])
 
     def get(self, id_: str) -> bytes | None:
@@ -126,21 +135,24 @@ class FileStore:
 
     def extend(self, id_: str) -> FileInfo | None:
         """Renew a live file's expiry to `ttl` from now."""
-        found = self.info(id_)
-        if found is None:
-            return None
-        expiry = self.clock() + self.ttl
-        self.db.execute("UPDATE files SET expiry = ? WHERE id = ?", (expiry, id_))
-        self.db.commit()
-        return FileInfo(id_, found.size, found.uploaded, expiry)
+        with self._lock:
+            found = self.info(id_)
+            if found is None:
+                return None
+            expiry = self.clock() + self.ttl
+            self.db.execute("UPDATE files SET expiry = ? WHERE id = ?", (expiry, id_))
+            self.db.commit()
+            return FileInfo(id_, found.size, found.uploaded, expiry)
 
     def expire(self) -> int:
         """Drop expired files; how many."""
-        now = self.clock()
-        expired = [r[0] for r in self.db.execute("SELECT id FROM files WHERE expiry <= ?", (now,))]
-        if expired:
-            self.db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in expired])
-            self.db.commit()
-            for id_ in expired:
-                self.path(id_).unlink(missing_ok=True)
-        return len(expired)
+        with self._lock:
+            now = self.clock()
+            query = "SELECT id FROM files WHERE expiry <= ?"
+            expired = [r[0] for r in self.db.execute(query, (now,))]
+            if expired:
+                self.db.executemany("DELETE FROM files WHERE id = ?", [(i,) for i in expired])
+                self.db.commit()
+                for id_ in expired:
+                    self.path(id_).unlink(missing_ok=True)
+            return len(expired)

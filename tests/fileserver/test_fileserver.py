@@ -221,3 +221,32 @@ def test_attachments__a_message_carries_its_pointers_and_plain_text_stays_plain(
     assert decode_message(b'{"just": "json"}') == ('{"just": "json"}', [])
     with pytest.raises(AttachmentError):
         decode_message(b'{"sesh_message": 1, "attachments": [{"url": 1}]}')
+
+
+def test_fileserver__an_expired_file_uploaded_again_before_the_sweep_is_kept(tmp_path):
+    now = [1000.0]
+    store = FileStore(tmp_path, ttl=100.0, clock=lambda: now[0])
+    first = store.put(b"again")
+    now[0] = 1200.0
+    assert store.get(first.id) is None
+    assert store.put(b"again").expires == 1300.0
+    assert store.expire() == 0
+    assert store.get(first.id) == b"again"
+    store.close()
+
+
+def test_fileserver__sesh_fileserver_key_prints_one_stable_key_and_run_refuses_a_bad_listen(
+    tmp_path,
+):
+    from click.testing import CliRunner
+
+    from sesh.cli.main import main
+
+    runner = CliRunner()
+    first = runner.invoke(main, ["fileserver", "key", "--data-dir", str(tmp_path / "fs")])
+    again = runner.invoke(main, ["fileserver", "key", "--data-dir", str(tmp_path / "fs")])
+    assert first.exit_code == 0 and first.output == again.output
+    assert len(json.loads(first.output)["x25519_pubkey"]) == 64
+    assert (tmp_path / "fs" / "x25519.key").stat().st_mode & 0o077 == 0
+    bad = runner.invoke(main, ["fileserver", "run", "--data-dir", str(tmp_path), "--listen", "x"])
+    assert bad.exit_code == 2 and "host:port" in bad.output

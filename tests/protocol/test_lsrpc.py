@@ -26,6 +26,7 @@ from sesh.protocol.onion import (
     XCHACHA20,
     Hop,
     OnionError,
+    OnionRequest,
     Relay,
     Server,
     ToServer,
@@ -33,6 +34,7 @@ from sesh.protocol.onion import (
     open_reply,
     parse_request,
     peel,
+    seal,
     unseal,
 )
 from tests.node.localnet import identity_for
@@ -190,3 +192,36 @@ def test_lsrpc__arbitrary_bytes_are_a_v4_request_or_refused(blob):
     except LsrpcError:
         return
     assert request.endpoint.startswith("/")
+
+
+# session-storage-server, unit_test/onion_requests.cpp: the same inner layers ("ciphertext"
+# behind a 10-byte length prefix, then the routing JSON as the test writes it).
+SSS_PREFIX = b"\x0a\x00\x00\x00ciphertext"
+
+
+def inner_step(plaintext: bytes):
+    node = identity_for("sss")
+    public, secret = crypto_box_keypair()
+    key = client_key(XCHACHA20, secret, public, node.x25519_pubkey)
+    request = OnionRequest(seal(XCHACHA20, key, plaintext), public, XCHACHA20, 0)
+    return peel(request, node.x25519_secret, node.x25519_pubkey).step
+
+
+def test_lsrpc__session_storage_server_relay_cases_parse_to_the_same_relay():
+    legacy = SSS_PREFIX + b'{\n        "host": "host",\n        "target": "target"\n    }'
+    step = inner_step(legacy)
+    assert isinstance(step, ToServer)
+    assert (step.host, step.port, step.protocol, step.target, step.payload) == (
+        "host",
+        443,
+        "https",
+        "target",
+        legacy,
+    )
+    explicit = SSS_PREFIX + b'{"host": "host", "target": "target", "port": 80, "protocol": "http"}'
+    step = inner_step(explicit)
+    assert (step.port, step.protocol, step.payload) == (80, "http", explicit)
+    for allowed in ("/loki/v3/lsrpc", "/loki/oxen/v4/lsrpc", "/oxen/v3/lsrpc"):
+        assert target_allowed(allowed)
+    for refused in ("/not_loki/v3/lsrpc", "/loki/v3", "/loki/v3/lsrpc?foo=bar"):
+        assert not target_allowed(refused)

@@ -139,7 +139,11 @@ class ServerRelay:
             async with session.post(
                 url,
                 data=step.payload,
-                headers={"Content-Type": "application/octet-stream"},
+                # The body goes back as it came: no compression to undo on the way.
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Accept-Encoding": "identity",
+                },
                 timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 allow_redirects=False,
             ) as response:
