@@ -205,6 +205,7 @@ def explore(console, devnet, url: str, devnet_dir: Path) -> None:
     console.print("Try:")
     if devnet is None:
         console.print("  sesh --help")
+        console.file.flush()
         return
     first = devnet.network.live[0].process.url
     users = devnet_dir / "users"
@@ -218,3 +219,6 @@ def explore(console, devnet, url: str, devnet_dir: Path) -> None:
         f"tail -f {devnet_dir}/node-1/node.log",
     ):
         console.print(f"  {line}")
+    # Into a pipe or a log file (`make devnet > devnet.log &`) output is block-buffered:
+    # without a flush the hints would wait there until the devnet stops.
+    console.file.flush()
