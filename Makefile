@@ -89,6 +89,7 @@ bench: setup
 	python bench/bls.py
 	python bench/products.py
 	python bench/staking.py
+	python bench/staking_scale.py
 	python bench/staking_stateful.py
 	python bench/bridge.py
 	python bench/onion.py
