@@ -131,7 +131,8 @@ def main() -> None:
     )
     table = "| signed operation | gas | / 32M |\n|---|---:|---:|\n" + rows
     print(table)
-    print(f"per non-signer: {slope:,.0f} gas; worst {worst:,} ({'met' if data['met'] else 'NOT met'})")
+    verdict = "met" if data["met"] else "NOT met"
+    print(f"per non-signer: {slope:,.0f} gas; worst {worst:,} ({verdict})")
     update_readme_section(
         "staking-scale",
         f"Network signatures at scale, measured {data['date']} on {data['chain']}: "
