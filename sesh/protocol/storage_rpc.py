@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import web
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
+from nacl.signing import SigningKey
 
 from sesh.crypto.key_files import x25519_from_ed25519
 from sesh.protocol import bencode
@@ -951,3 +952,159 @@ def bt_answer(body: dict[str, Any] | str) -> bytes:
     if isinstance(body, str):
         return body.encode()
     return bencode.encode(bt_value(body))
+
+
+# ----- client side: signed requests as Session's clients build them
+
+
+def subaccount_token(
+    account_type: int,
+    pubkey: bytes,
+    read: bool = True,
+    write: bool = True,
+    delete: bool = False,
+    any_prefix: bool = False,
+) -> bytes:
+    """A subaccount token: the account's type byte, the access flags, two zero bytes and
+    the subaccount's Ed25519 key."""
+    if len(pubkey) != 32 or not 0 <= account_type <= 255:
+        raise ValueError("a token names a 32-byte Ed25519 key for a one-byte account type")
+    flags = (
+        (ACCESS_READ if read else 0)
+        | (ACCESS_WRITE if write else 0)
+        | (ACCESS_DELETE if delete else 0)
+        | (ACCESS_ANY_PREFIX if any_prefix else 0)
+    )
+    return bytes([account_type, flags, 0, 0]) + pubkey
+
+
+@dataclass(frozen=True)
+class RequestSigner:
+    """Who signs an account's requests: the account's own Ed25519 key (for a `05` Session
+    ID, the key whose X25519 form the ID is: it is sent as `pubkey_ed25519`), or a
+    subaccount's key with the token and the account's signature of it."""
+
+    account: str
+    signing_key: SigningKey
+    pubkey_ed25519: str | None = None
+    subaccount: Subaccount | None = None
+
+    @classmethod
+    def owner(cls, account: str, signing_key: SigningKey) -> RequestSigner:
+        """The account's own key: a Session ID's Ed25519 key, or a group's (`03` + key)."""
+        ed25519 = bytes(signing_key.verify_key)
+        if account.startswith("05") and account[2:] != ed25519.hex():
+            return cls(account, signing_key, pubkey_ed25519=ed25519.hex())
+        return cls(account, signing_key)
+
+    @classmethod
+    def member(
+        cls, account: str, signing_key: SigningKey, token: bytes, token_signature: bytes
+    ) -> RequestSigner:
+        """A subaccount: `signing_key` is the token's key, `token_signature` the account's."""
+        if token[4:] != bytes(signing_key.verify_key):
+            raise ValueError("the token names another key")
+        return cls(account, signing_key, subaccount=Subaccount(token, token_signature))
+
+    def fields(self, message: bytes) -> dict[str, Any]:
+        """`pubkey` and the signature fields of a request whose signed text is `message`."""
+        out: dict[str, Any] = {
+            "pubkey": self.account,
+            "signature": _b64(self.signing_key.sign(message).signature),
+        }
+        if self.pubkey_ed25519 is not None:
+            out["pubkey_ed25519"] = self.pubkey_ed25519
+        if self.subaccount is not None:
+            out["subaccount"] = _b64(self.subaccount.token)
+            out["subaccount_sig"] = _b64(self.subaccount.signature)
+        return out
+
+
+def rpc(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A request as `/storage_rpc/v1` takes it and as batch, sequence and ifelse nest it."""
+    return {"method": method, "params": params}
+
+
+def store_request(
+    signer: RequestSigner | None,
+    account: str,
+    data: bytes,
+    timestamp: int,
+    ttl: int,
+    namespace: int = 0,
+) -> dict[str, Any]:
+    """A store: signed (by `signer`) unless it deposits into a public namespace."""
+    params: dict[str, Any] = {
+        "pubkey": account,
+        "timestamp": timestamp,
+        "ttl": ttl,
+        "data": _b64(data),
+    }
+    if namespace:
+        params["namespace"] = namespace
+    if signer is not None:
+        text = b"store" + namespace_text(namespace).encode() + str(timestamp).encode()
+        params.update(signer.fields(text))
+        params["sig_timestamp"] = timestamp
+    return rpc("store", params)
+
+
+def retrieve_request(
+    signer: RequestSigner, timestamp: int, namespace: int = 0, **options: Any
+) -> dict[str, Any]:
+    """A signed retrieve; `options`: last_hash, max_count, max_size, reverse_direction."""
+    text = b"retrieve" + namespace_text(namespace).encode() + str(timestamp).encode()
+    params = {**signer.fields(text), "timestamp": timestamp, **options}
+    if namespace:
+        params["namespace"] = namespace
+    return rpc("retrieve", params)
+
+
+def delete_request(signer: RequestSigner, hashes: list[str], **options: Any) -> dict[str, Any]:
+    text = ("delete" + "".join(hashes)).encode()
+    return rpc("delete", {**signer.fields(text), "messages": hashes, **options})
+
+
+def account_wide_request(
+    method: str, signer: RequestSigner, when: int, namespace: int | str = 0
+) -> dict[str, Any]:
+    """`delete_all` (`when`: now), `delete_before` (`when`: the cut-off) or `expire_all`
+    (`when`: the new expiry), over `namespace` or "all"."""
+    text = (method + namespace_var_text(namespace) + str(when)).encode()
+    params = {**signer.fields(text), ACCOUNT_WIDE_FIELDS[method]: when}
+    if namespace != 0:
+        params["namespace"] = namespace
+    return rpc(method, params)
+
+
+def expire_request(
+    signer: RequestSigner, hashes: list[str], expiry: int | list[int], mode: str = ""
+) -> dict[str, Any]:
+    """`mode`: "", "shorten" or "extend"."""
+    expiries = expiry if isinstance(expiry, list) else [expiry]
+    text = ("expire" + mode + "".join(str(e) for e in expiries) + "".join(hashes)).encode()
+    params = {**signer.fields(text), "messages": hashes, "expiry": expiry}
+    if mode:
+        params[mode] = True
+    return rpc("expire", params)
+
+
+def get_expiries_request(signer: RequestSigner, hashes: list[str], timestamp: int) -> dict:
+    text = ("get_expiries" + str(timestamp) + "".join(hashes)).encode()
+    return rpc("get_expiries", {**signer.fields(text), "messages": hashes, "timestamp": timestamp})
+
+
+def revoke_request(
+    signer: RequestSigner, tokens: list[bytes], timestamp: int, unrevoke: bool = False
+) -> dict[str, Any]:
+    method = "unrevoke_subaccount" if unrevoke else "revoke_subaccount"
+    text = method.encode() + str(timestamp).encode() + b"".join(tokens)
+    key = "unrevoke" if unrevoke else "revoke"
+    return rpc(
+        method, {**signer.fields(text), key: [_b64(t) for t in tokens], "timestamp": timestamp}
+    )
+
+
+def revoked_list_request(signer: RequestSigner, timestamp: int) -> dict[str, Any]:
+    text = ("revoked_subaccounts" + str(timestamp)).encode()
+    return rpc("revoked_subaccounts", {**signer.fields(text), "timestamp": timestamp})

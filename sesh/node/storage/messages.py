@@ -394,12 +394,16 @@ class MessageDB:
         return self._write(work)  # type: ignore[return-value]
 
     def shorten_all(
-        self, pubkey: bytes, namespace: int | None, expiry: int
+        self, pubkey: bytes, namespace: int | None, expiry: int, before: int | None = None
     ) -> list[tuple[int, str]]:
-        """Bring every later expiry of the account's messages (one namespace, or all) down
-        to `expiry`: (namespace, hash) of each changed."""
+        """Bring every later expiry of the account's messages (one namespace, or all; those
+        with a timestamp at or before `before` if given) down to `expiry`: (namespace, hash)
+        of each changed."""
         db = self.db
         where, args = self._account_where(namespace)
+        if before is not None:
+            where += " AND timestamp <= ?"
+            args += (before,)
 
         def work() -> list[tuple[int, str]]:
             rows = db.execute(
