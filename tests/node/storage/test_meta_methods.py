@@ -381,3 +381,30 @@ def test_bt__an_onion_request_in_bencode_gets_the_bencoded_status_and_body(tmp_p
             assert answer.http().body == answer.body.encode()
 
     run(scenario())
+
+
+def test_hostile__malformed_bencode_and_deep_nesting_are_400_and_store_nothing(tmp_path):
+    async def scenario():
+        async with LocalNet(tmp_path, 1) as net:
+            node = net.nodes[0]
+            account, _ = group_account()
+            good = bt_request(deposit(account, b"x", now_of(net)))
+            for body in (
+                good[:-1],  # truncated
+                good + b"e",  # trailing bytes
+                b"d6:method5:storee",  # no params: a store without fields
+                b"d6:methodi5e6:paramsdee",  # method not a string
+                b"d6:method5:store6:paramsli1eee",  # params not a dict
+                b"d6:method5:store6:paramsd2:\xff\xffi1eee",  # key not text
+                b"d" * 5000,  # nested far too deep
+            ):
+                answer = await node.rpc.handle_body(body)
+                assert answer.status == 400, (body[:40], answer.body)
+            inner = deposit(account, b"deep", now_of(net))
+            for _ in range(20):
+                inner = rpc("ifelse", {"if": {"hf_at_least": [19]}, "then": inner})
+            answer = await node.rpc.handle(inner["method"], inner["params"])
+            assert answer.status == 400 and "nested too deeply" in answer.body
+            assert node.rpc.db.count() == 0
+
+    run(scenario())
