@@ -9,7 +9,9 @@ have expired, so a copy arriving from a peer that missed the deletion is not tak
 a tombstone belongs to the account that signed the deletion and blocks only that
 account's messages.
 `revoked` holds each account's revoked subaccount tokens, the latest 50 (by the order
-they were revoked here).
+they were revoked here); `revocation_times` the signed time of the latest revocation or
+unrevocation of each token (for 30 days), so a change replayed from a peer never undoes a
+later one.
 An epoch (random, fixed at creation) tells peers when their cursor into this database no
 longer means anything (the database was replaced).
 
@@ -93,6 +95,10 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WIT
 CREATE TABLE IF NOT EXISTS revoked (
     pubkey BLOB NOT NULL, token BLOB NOT NULL, seq INTEGER NOT NULL,
     PRIMARY KEY (pubkey, token)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revocation_times (
+    pubkey BLOB NOT NULL, token BLOB NOT NULL, signed_at INTEGER NOT NULL,
+    keep_until INTEGER NOT NULL, PRIMARY KEY (pubkey, token)
 ) WITHOUT ROWID;
 """
 )
@@ -454,6 +460,31 @@ class MessageDB:
 
         return self._write(work)  # type: ignore[return-value]
 
+    def revocation_time(self, pubkey: bytes, token: bytes) -> int | None:
+        """The signed time of the latest (un)revocation of the token applied here."""
+        row = self.db.execute(
+            "SELECT signed_at FROM revocation_times WHERE pubkey = ? AND token = ?",
+            (pubkey, token),
+        ).fetchone()
+        return row[0] if row else None
+
+    def note_revocation_time(
+        self, pubkey: bytes, tokens: list[bytes], signed_at: int, keep_until: int
+    ) -> None:
+        db = self.db
+
+        def work() -> None:
+            for token in tokens:
+                db.execute(
+                    "INSERT INTO revocation_times (pubkey, token, signed_at, keep_until)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (pubkey, token) DO UPDATE SET"
+                    " signed_at = MAX(signed_at, excluded.signed_at),"
+                    " keep_until = MAX(keep_until, excluded.keep_until)",
+                    (pubkey, token, signed_at, keep_until),
+                )
+
+        self._write(work)
+
     def is_revoked(self, pubkey: bytes, token: bytes) -> bool:
         return (
             self.db.execute(
@@ -504,6 +535,7 @@ class MessageDB:
             dropped = db.execute("DELETE FROM messages WHERE expiry <= ?", (now,)).rowcount
             db.execute("DELETE FROM ops WHERE keep_until <= ?", (now,))
             db.execute("DELETE FROM tombstones WHERE keep_until <= ?", (now,))
+            db.execute("DELETE FROM revocation_times WHERE keep_until <= ?", (now,))
             self._tombstones = self._count_tombstones()
             return dropped
 

@@ -624,11 +624,28 @@ class StorageRpc:
             return Response(200, await local())
         return await self._swarm_request(call, local)
 
-    def apply_revoke(self, req: RevokeRequest, params: dict[str, Any], applied_at: int) -> dict:
+    def apply_revoke(
+        self,
+        req: RevokeRequest,
+        params: dict[str, Any],
+        applied_at: int,
+        replayed: bool = False,
+    ) -> dict:
+        """Revoke or unrevoke here. A replayed change (catching up) leaves alone a token
+        whose latest change applied here was signed later: members that saw a revocation and
+        its undoing in different orders end up agreeing."""
+        tokens = req.tokens
+        if replayed:
+            tokens = [
+                t for t in tokens if (self.db.revocation_time(req.account, t) or -1) < req.timestamp
+            ]
         if req.method == "revoke_subaccount":
-            count = self.db.revoke(req.account, req.tokens)
+            count = self.db.revoke(req.account, tokens)
         else:
-            count = self.db.unrevoke(req.account, req.tokens)
+            count = self.db.unrevoke(req.account, tokens)
+        self.db.note_revocation_time(
+            req.account, req.tokens, req.timestamp, applied_at + TTL_MAX_PRIVATE_MS
+        )
         self._log_op(req.method, params, applied_at)
         signed = (req.account.hex() + str(req.timestamp)).encode() + b"".join(req.tokens)
         return {"count": count, "signature": self._sign(signed)}
@@ -808,7 +825,7 @@ class StorageRpc:
             elif method in ("revoke_subaccount", "unrevoke_subaccount"):
                 req = parse_revoke(method, params)
                 if self._replayable(view, req.account, req.auth, req.signed_text(), 0):
-                    self.apply_revoke(req, params, applied_at)
+                    self.apply_revoke(req, params, applied_at, replayed=True)
                     return True
         except (RpcError, ValueError, RecursionError):
             return False

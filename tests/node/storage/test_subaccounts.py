@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import pytest
 from nacl.signing import SigningKey, VerifyKey
@@ -303,5 +304,36 @@ def test_group__three_members_share_messages_and_a_removed_member_is_refused(tmp
             for node in net.nodes:
                 answer = await read(node, group.signer, namespace)
                 assert len(answer.body["messages"]) == 4
+
+    run(scenario())
+
+
+def test_revoke__a_replayed_change_never_undoes_a_later_signed_one(tmp_path):
+    """Members that saw a revocation and its undoing in different orders (a partition)
+    agree once they catch up: the change signed last wins, whatever order it arrives in."""
+
+    async def scenario():
+        async with LocalNet(tmp_path, 1) as net:
+            node = net.nodes[0]
+            view = node.views.view
+            account, owner = group_account()
+            admin = RequestSigner.owner(account, owner)
+            dude = member(account, owner)
+            token = dude.subaccount.token
+            now = now_of(net)
+            revoke = revoke_request(admin, [token], now)["params"]
+            unrevoke = revoke_request(admin, [token], now + 1000, unrevoke=True)["params"]
+            # Here: the undoing first (live), then the older revocation replayed from a peer.
+            assert (
+                await node.rpc.handle("unrevoke_subaccount", unrevoke, forwarded=True)
+            ).status == 200
+            assert node.rpc.replay_op(view, "revoke_subaccount", json.dumps(revoke), now)
+            assert (await read(node, dude)).status == 200
+            # And the other way: a later revocation, then an older undoing replayed.
+            later = revoke_request(admin, [token], now + 2000)["params"]
+            assert (await node.rpc.handle("revoke_subaccount", later, forwarded=True)).status == 200
+            older = revoke_request(admin, [token], now + 1500, unrevoke=True)["params"]
+            assert node.rpc.replay_op(view, "unrevoke_subaccount", json.dumps(older), now)
+            assert (await read(node, dude)).status == 401
 
     run(scenario())
