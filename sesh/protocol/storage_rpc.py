@@ -760,8 +760,10 @@ def parse_revoked_list(params: dict[str, Any]) -> SignedAtRequest:
     auth = parse_auth(params, account, required=True)
     assert auth is not None
     timestamp = _required_timestamp(params, "timestamp")
+    # Signed by the account key itself, as Session checks it (no `pubkey_ed25519`, no
+    # subaccount).
     return SignedAtRequest(
-        "revoked_subaccounts", account, [], timestamp, Auth(auth.signature, auth.pubkey_ed25519)
+        "revoked_subaccounts", account, [], timestamp, Auth(auth.signature, None)
     )
 
 

@@ -656,7 +656,8 @@ class StorageRpc:
         self._check_fresh(req.timestamp, call.now, False, "revoked_subaccounts timestamp")
         self._verify_signed_at(req, 0)
         tokens = self.db.revoked_tokens(req.account)
-        return Response(200, {"revoked_subaccounts": [_b64(t) for t in tokens]})
+        body = {"revoked_subaccounts": [_b64(t) for t in tokens], "t": call.now, "hf": _hf()}
+        return Response(200, body)
 
     # ----- batch, sequence, ifelse
 
