@@ -3,6 +3,9 @@
 1. two users create Session IDs; alice registers the SNS name `alice` pointing at hers;
    bob buys Session Pro with SESH (and the bridges see it);
 2. bob resolves `alice` and sends her a message through a 3-hop onion path; she fetches it;
+   alice starts a group with bob and carol as members (subaccount tokens she signs): all
+   three write and read the group's messages, then she removes carol, whom every node of
+   the group's swarm refuses from then on;
    bob sends her a voice note (a synthesized WAV), encrypted and uploaded to the file server
    through a 3-hop path, the message carrying its key; she downloads and checks it;
 3. a node of her swarm is killed; the others notice, vote, and remove it on chain with an
@@ -46,6 +49,8 @@ from sesh.rules.units import format_sesh, to_units
 
 ALICE_WALLET, BOB_WALLET, KEEPER = 7, 8, 9
 MESSAGE_TTL_MS = 14 * 86_400_000
+# Session's namespace for a group's messages.
+GROUP_NAMESPACE = 11
 PRO_PLAN = 1
 DAY = 86_400
 # The vote (15 s of failures on the devnet) must be done well within this.
@@ -84,6 +89,7 @@ class StoryResult:
     alice: AccountKeys | None = None
     bob: AccountKeys | None = None
     message_hash: str = ""
+    group: str = ""  # the group's account (03 + its key)
     killed: int = 0
     removal_tx: str = ""
     removal_submitter: int = 0
@@ -160,6 +166,7 @@ class DevnetStory:
             ("users", self.users),
             ("name and pro", self.name_and_pro),
             ("message", self.message),
+            ("group", self.group),
             ("voice note", self.voice_note),
             ("vote", self.kill_and_vote),
             ("rewards", self.rewards),
@@ -248,6 +255,65 @@ class DevnetStory:
                 data = base64.b64decode(message["data"])
                 return crypto_box_seal_open(data, alice.x25519_pubkey, alice.x25519_secret).decode()
         raise StoryError("alice's message is not in her swarm")
+
+    def group(self) -> None:
+        """A group of three on the storage servers: alice holds the group key; bob and carol
+        get subaccount tokens she signs. Removing carol revokes her token swarm-wide."""
+        from nacl.signing import SigningKey
+
+        from sesh.client.groups import GroupAdmin
+        from sesh.protocol.storage_rpc import retrieve_request, revoke_request, store_request
+
+        bob = self.result.bob
+        assert bob is not None
+        self.step("alice starts a group with bob and carol; she removes carol")
+        group = GroupAdmin.create()
+        bob_signer, _ = group.member_signer(bob.signing_key)
+        carol_signer, carol_token = group.member_signer(SigningKey.generate())
+        members = {"alice": group.signer, "bob": bob_signer, "carol": carol_signer}
+        account = bytes.fromhex(group.account)
+
+        async def ask(client: OnionClient, request: dict) -> Any:
+            return await client.call(account, request["method"], request["params"])
+
+        async def story(client: OnionClient) -> dict[str, Any]:
+            seen: dict[str, Any] = {}
+            for name, signer in members.items():
+                text = f"{name} says hi".encode()
+                request = store_request(
+                    signer, group.account, text, client.now_ms(), 3_600_000, GROUP_NAMESPACE
+                )
+                answer = await ask(client, request)
+                if answer.status != 200:
+                    raise StoryError(f"{name}'s group message was refused: {answer.status}")
+            for name, signer in members.items():
+                request = retrieve_request(signer, client.now_ms(), GROUP_NAMESPACE)
+                answer = await ask(client, request)
+                seen[name] = len(answer.body.get("messages", [])) if answer.status == 200 else 0
+            removed = await ask(
+                client, revoke_request(group.signer, [carol_token], client.now_ms())
+            )
+            if removed.status != 200:
+                raise StoryError(f"removing carol was refused: {removed.status} {removed.body}")
+            seen["revoked on"] = sum("failed" not in r for r in removed.body["swarm"].values())
+            now = client.now_ms()
+            carol = await ask(client, retrieve_request(carol_signer, now, GROUP_NAMESPACE))
+            bob_now = await ask(client, retrieve_request(bob_signer, now, GROUP_NAMESPACE))
+            seen["carol after"], seen["bob after"] = carol.status, bob_now.status
+            return seen
+
+        seen, _path = self.onion(story)
+        self.result.group = group.account
+        self.say(f"  group {group.account[:14]}… (namespace {GROUP_NAMESPACE})")
+        if any(seen[name] != len(members) for name in members):
+            raise StoryError(f"not every member reads the group's {len(members)} messages: {seen}")
+        self.say("  alice, bob and carol each write one message and each read all three")
+        if seen["carol after"] != 401 or seen["bob after"] != 200:
+            raise StoryError(f"after removing carol: {seen}")
+        self.say(
+            f"  alice revokes carol's token (on {seen['revoked on']} nodes of the group's "
+            "swarm): carol is refused (401), bob still reads"
+        )
 
     def voice_note(self) -> None:
         """bob → alice: an attachment through the file server, byte for byte."""
@@ -464,6 +530,8 @@ class DevnetStory:
             table.add_row(
                 "voice note", f"{self.result.voice_note_bytes:,} bytes at {self.result.voice_note}"
             )
+        if self.result.group:
+            table.add_row("group", f"{self.result.group} (alice, bob; carol removed)")
         table.add_row("name `alice`", f"resolves to {self.suite.names.resolve('alice').hex()}")
         table.add_row(
             "rewards distributed", f"{format_sesh(to_units(self.result.distributed))} (one day)"

@@ -206,7 +206,10 @@ def build_components(bridge: Bridge) -> list[Any]:
     bridge.views = views
     peers = PeerClient(identity, timeout=config.storage.peer_timeout)
     db = MessageDB(config.node.data_dir / "messages.sqlite3", config.storage.max_bytes)
-    rpc = StorageRpc(db, identity, views, peers, bridge.metrics)
+    tracker = bridge.tracker
+    rpc = StorageRpc(
+        db, identity, views, peers, bridge.metrics, height=lambda: tracker.checkpoint.number
+    )
     storage = StorageService(
         rpc,
         peers,

@@ -28,6 +28,7 @@ from sesh.node.storage.peers import sign_request
 from sesh.node.votes.chain_tx import ChainClock, StakingChain
 from sesh.node.votes.db import VotesDB
 from sesh.node.votes.service import VotesService
+from sesh.protocol import bencode
 from sesh.protocol.accounts import AccountKeys
 from sesh.protocol.onion import AES_GCM, XCHACHA20, build_onion, pack
 from tests.node.localnet import LocalNet
@@ -40,6 +41,8 @@ FIELD_NAMES = [
     "pubkey", "pubKey", "timestamp", "ttl", "expiry", "data", "namespace", "signature",
     "pubkey_ed25519", "sig_timestamp", "last_hash", "max_count", "max_size", "messages",
     "required", "shorten", "extend", "since", "epoch", "method", "params",
+    "before", "subaccount", "subaccount_sig", "revoke", "unrevoke", "requests", "if", "then",
+    "else", "reverse_direction", "hf_at_least", "height_before",
 ]  # fmt: skip
 LEAVES = st.one_of(
     st.none(),
@@ -61,13 +64,31 @@ JSON_VALUES = st.recursive(
 PARAMS = st.dictionaries(st.sampled_from(FIELD_NAMES), JSON_VALUES, max_size=8)
 METHODS = st.sampled_from(
     ["store", "retrieve", "delete", "expire", "get_swarm", "info", "sync", "handoff",
-     "replicate", "nothing", ""]
+     "replicate", "nothing", "", "delete_all", "delete_before", "expire_all", "get_expiries",
+     "revoke_subaccount", "unrevoke_subaccount", "revoked_subaccounts", "batch", "sequence",
+     "ifelse"]
 )  # fmt: skip
+# What bencode can carry: byte strings, integers, lists and dicts.
+BT_VALUES = st.recursive(
+    st.integers(min_value=-(1 << 70), max_value=1 << 70)
+    | st.binary(max_size=70)
+    | st.sampled_from([b"all", b"05" + b"ab" * 32, b"A" * 43]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from([f.encode() for f in FIELD_NAMES]), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 RPC_BODIES = st.one_of(
     st.builds(lambda m, p: json.dumps({"method": m, "params": p}).encode(), METHODS, PARAMS),
     st.builds(lambda v: json.dumps(v).encode(), JSON_VALUES),
     st.binary(max_size=400),
     st.sampled_from([b"[" * 5000, b'{"method":"info","params":' + b"{" * 3000, b""]),
+    st.builds(
+        lambda m, p: bencode.encode({"method": m, "params": p}),
+        METHODS,
+        st.dictionaries(st.sampled_from([f.encode() for f in FIELD_NAMES]), BT_VALUES, max_size=8),
+    ),
 )
 ENVELOPE_JSON = st.dictionaries(
     st.sampled_from(["ephemeral_key", "enc_type", "hop_no", "destination", "headers"]),

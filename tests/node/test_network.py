@@ -180,6 +180,26 @@ def post(url: str, body: bytes, headers: dict | None = None) -> tuple[int, bytes
         return exc.code, exc.read()
 
 
+def post_rpc(url: str, method: str, params: dict) -> tuple[int, object]:
+    body = json.dumps({"method": method, "params": params}).encode()
+    request = urllib.request.Request(url + "/storage_rpc/v1", data=body, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_network__ifelse_compares_the_block_the_node_is_synced_to(network):
+    """`ifelse`'s height, in a `sesh node run` process, is its registry's synced block."""
+    node = next(n for n in network.nodes if n.alive)
+    _, info = http_json(node.url + "/info")
+    synced = info["synced_block"]
+    then = {"method": "info", "params": {}}
+    _, reached = post_rpc(node.url, "ifelse", {"if": {"height_at_least": synced}, "then": then})
+    assert reached["condition"] is True and reached["height"] >= synced > 0
+    assert reached["hf"] == [21, 0] and reached["result"]["body"]["version"] == [2, 11, 0]
+    _, ahead = post_rpc(node.url, "ifelse", {"if": {"height_at_least": 10**9}, "else": then})
+    assert ahead["condition"] is False and ahead["result"]["code"] == 200
+
+
 def test_network__a_client_sent_to_the_wrong_swarm_follows_the_421(network):
     user = AccountKeys.generate()
 

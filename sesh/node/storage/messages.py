@@ -8,6 +8,10 @@ after seq S" and catch up. `tombstones` remembers deleted hashes until the messa
 have expired, so a copy arriving from a peer that missed the deletion is not taken back;
 a tombstone belongs to the account that signed the deletion and blocks only that
 account's messages.
+`revoked` holds each account's revoked subaccount tokens, the latest 50 (by the order
+they were revoked here); `revocation_times` the signed time of the latest revocation or
+unrevocation of each token (for 30 days), so a change replayed from a peer never undoes a
+later one.
 An epoch (random, fixed at creation) tells peers when their cursor into this database no
 longer means anything (the database was replaced).
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from sesh.protocol.storage_rpc import RpcError, parse_delete
+from sesh.protocol.storage_rpc import MAX_REVOKED_TOKENS, RpcError, parse_delete
 
 # 2: tombstones belong to the account whose signed delete made them (1: any hash).
 SCHEMA_VERSION = 2
@@ -50,6 +54,13 @@ _RETRIEVE_AFTER = (
     " ORDER BY seq LIMIT ?5"
 )
 _RETRIEVE_ALL = _RETRIEVE_COLUMNS + " ORDER BY seq LIMIT ?5"
+# Newest first: before `last_hash` if known here, else from the newest.
+_RETRIEVE_BEFORE = (
+    _RETRIEVE_COLUMNS + " AND seq < COALESCE("
+    "(SELECT seq FROM messages WHERE hash = ?3 AND pubkey = ?1 AND namespace = ?2), 1 << 62)"
+    " ORDER BY seq DESC LIMIT ?5"
+)
+_RETRIEVE_NEWEST = _RETRIEVE_COLUMNS + " ORDER BY seq DESC LIMIT ?5"
 
 _TOMBSTONES = """CREATE TABLE IF NOT EXISTS tombstones (
     pubkey BLOB NOT NULL, hash TEXT NOT NULL, keep_until INTEGER NOT NULL,
@@ -81,6 +92,14 @@ CREATE TABLE IF NOT EXISTS cursors (
     peer BLOB PRIMARY KEY, epoch TEXT NOT NULL, seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revoked (
+    pubkey BLOB NOT NULL, token BLOB NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (pubkey, token)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS revocation_times (
+    pubkey BLOB NOT NULL, token BLOB NOT NULL, signed_at INTEGER NOT NULL,
+    keep_until INTEGER NOT NULL, PRIMARY KEY (pubkey, token)
+) WITHOUT ROWID;
 """
 )
 
@@ -301,19 +320,23 @@ class MessageDB:
         now: int,
         max_count: int | None,
         max_size: int | None,
+        reverse: bool = False,
     ) -> tuple[list[tuple[str, int, int, bytes]], bool]:
         """The account's unexpired messages of a namespace that arrived here after
         `last_hash` (all of them if that hash is unknown), oldest first, within the count
         and size limits (base64 size of the data plus the hash; always at least one
         message); and whether more remain. Each message as (hash, timestamp, expiry,
-        data): what a retrieve answers, without building a Message for each."""
+        data): what a retrieve answers, without building a Message for each. `reverse`:
+        newest first, those that arrived before `last_hash` (from the newest if unknown)."""
         limit = -1 if max_count is None else max_count + 1
         cap = _NO_CAP if max_count is None else max_count
         if last_hash:
-            rows = self.db.execute(_RETRIEVE_AFTER, (pubkey, namespace, last_hash, now, limit))
+            query = _RETRIEVE_BEFORE if reverse else _RETRIEVE_AFTER
+            rows = self.db.execute(query, (pubkey, namespace, last_hash, now, limit))
         else:
             # Unused ?3: numbered parameters keep one binding for both queries.
-            rows = self.db.execute(_RETRIEVE_ALL, (pubkey, namespace, None, now, limit))
+            query = _RETRIEVE_NEWEST if reverse else _RETRIEVE_ALL
+            rows = self.db.execute(query, (pubkey, namespace, None, now, limit))
         found: list[tuple[str, int, int, bytes]] = []
         size = 0
         for row in rows:
@@ -346,6 +369,138 @@ class MessageDB:
             return deleted
 
         return self._write(work)  # type: ignore[return-value]
+
+    def _account_where(self, namespace: int | None) -> tuple[str, tuple]:
+        if namespace is None:
+            return "pubkey = ?", ()
+        return "pubkey = ? AND namespace = ?", (namespace,)
+
+    def delete_where(
+        self, pubkey: bytes, namespace: int | None, before: int | None, keep_until: int
+    ) -> list[tuple[int, str]]:
+        """Delete the account's messages of one namespace (every namespace if None), those
+        with a timestamp at or before `before` if given; tombstone them until `keep_until`.
+        Returns (namespace, hash) of each deleted."""
+        db = self.db
+        where, args = self._account_where(namespace)
+        if before is not None:
+            where += " AND timestamp <= ?"
+            args += (before,)
+
+        def work() -> list[tuple[int, str]]:
+            rows = db.execute(
+                f"DELETE FROM messages WHERE {where} RETURNING namespace, hash",  # noqa: S608
+                (pubkey, *args),
+            ).fetchall()
+            for _, hash_ in rows:
+                db.execute(_TOMBSTONE, (pubkey, hash_, keep_until))
+            self._tombstones += len(rows)
+            return [(ns, h) for ns, h in rows]
+
+        return self._write(work)  # type: ignore[return-value]
+
+    def shorten_all(
+        self, pubkey: bytes, namespace: int | None, expiry: int, before: int | None = None
+    ) -> list[tuple[int, str]]:
+        """Bring every later expiry of the account's messages (one namespace, or all; those
+        with a timestamp at or before `before` if given) down to `expiry`: (namespace, hash)
+        of each changed."""
+        db = self.db
+        where, args = self._account_where(namespace)
+        if before is not None:
+            where += " AND timestamp <= ?"
+            args += (before,)
+
+        def work() -> list[tuple[int, str]]:
+            rows = db.execute(
+                f"UPDATE messages SET expiry = ? WHERE {where} AND expiry > ?"  # noqa: S608
+                " RETURNING namespace, hash",
+                (expiry, pubkey, *args, expiry),
+            ).fetchall()
+            return [(ns, h) for ns, h in rows]
+
+        return self._write(work)  # type: ignore[return-value]
+
+    # ----- revoked subaccount tokens
+
+    def revoke(self, pubkey: bytes, tokens: list[bytes]) -> int:
+        """Add tokens to the account's revoked list (one already there counts as revoked
+        anew); only the latest MAX_REVOKED_TOKENS are kept. Returns how many were new."""
+        db = self.db
+
+        def work() -> int:
+            known = set(self.revoked_tokens(pubkey))
+            for token in tokens:
+                db.execute(
+                    "INSERT INTO revoked (pubkey, token, seq) VALUES (?1, ?2,"
+                    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM revoked WHERE pubkey = ?1))"
+                    " ON CONFLICT (pubkey, token) DO UPDATE SET seq = excluded.seq",
+                    (pubkey, token),
+                )
+            db.execute(
+                "DELETE FROM revoked WHERE pubkey = ?1 AND token NOT IN"
+                " (SELECT token FROM revoked WHERE pubkey = ?1 ORDER BY seq DESC LIMIT ?2)",
+                (pubkey, MAX_REVOKED_TOKENS),
+            )
+            return len(set(tokens) - known)
+
+        return self._write(work)  # type: ignore[return-value]
+
+    def unrevoke(self, pubkey: bytes, tokens: list[bytes]) -> int:
+        """Take tokens off the account's revoked list: how many were on it."""
+        db = self.db
+
+        def work() -> int:
+            return sum(
+                db.execute(
+                    "DELETE FROM revoked WHERE pubkey = ? AND token = ?", (pubkey, token)
+                ).rowcount
+                for token in dict.fromkeys(tokens)
+            )
+
+        return self._write(work)  # type: ignore[return-value]
+
+    def revocation_time(self, pubkey: bytes, token: bytes) -> int | None:
+        """The signed time of the latest (un)revocation of the token applied here."""
+        row = self.db.execute(
+            "SELECT signed_at FROM revocation_times WHERE pubkey = ? AND token = ?",
+            (pubkey, token),
+        ).fetchone()
+        return row[0] if row else None
+
+    def note_revocation_time(
+        self, pubkey: bytes, tokens: list[bytes], signed_at: int, keep_until: int
+    ) -> None:
+        db = self.db
+
+        def work() -> None:
+            for token in tokens:
+                db.execute(
+                    "INSERT INTO revocation_times (pubkey, token, signed_at, keep_until)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (pubkey, token) DO UPDATE SET"
+                    " signed_at = MAX(signed_at, excluded.signed_at),"
+                    " keep_until = MAX(keep_until, excluded.keep_until)",
+                    (pubkey, token, signed_at, keep_until),
+                )
+
+        self._write(work)
+
+    def is_revoked(self, pubkey: bytes, token: bytes) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM revoked WHERE pubkey = ? AND token = ?", (pubkey, token)
+            ).fetchone()
+            is not None
+        )
+
+    def revoked_tokens(self, pubkey: bytes) -> list[bytes]:
+        """The account's revoked tokens, latest revocation first."""
+        return [
+            bytes(row[0])
+            for row in self.db.execute(
+                "SELECT token FROM revoked WHERE pubkey = ? ORDER BY seq DESC", (pubkey,)
+            )
+        ]
 
     def expiries(self, pubkey: bytes, hashes: Iterable[str]) -> dict[str, int]:
         """hash -> expiry of the account's messages among `hashes`."""
@@ -380,6 +535,7 @@ class MessageDB:
             dropped = db.execute("DELETE FROM messages WHERE expiry <= ?", (now,)).rowcount
             db.execute("DELETE FROM ops WHERE keep_until <= ?", (now,))
             db.execute("DELETE FROM tombstones WHERE keep_until <= ?", (now,))
+            db.execute("DELETE FROM revocation_times WHERE keep_until <= ?", (now,))
             self._tombstones = self._count_tombstones()
             return dropped
 

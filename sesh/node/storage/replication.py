@@ -28,7 +28,7 @@ from sesh.node.storage.peers import (
     ReplayGuard,
     verify_request,
 )
-from sesh.node.storage.rpc import StorageRpc, message_json
+from sesh.node.storage.rpc import RECURSIVE_METHODS, StorageRpc, message_json
 from sesh.protocol.nodes import NodeInfo
 from sesh.protocol.storage_rpc import RpcError, now_ms, parse_rpc_body
 
@@ -108,8 +108,8 @@ class StorageService:
                 self._require_peer(view, sender)
                 inner_method = params.get("method")
                 inner = params.get("params")
-                if inner_method not in ("store", "delete", "expire") or not isinstance(inner, dict):
-                    raise RpcError(400, "replicate: store, delete or expire with params")
+                if inner_method not in RECURSIVE_METHODS or not isinstance(inner, dict):
+                    raise RpcError(400, "replicate: a method applied swarm-wide, with params")
                 answer = await rpc.handle(inner_method, inner, forwarded=True)
                 return web.json_response({"status": answer.status, "body": answer.body})
             if method == "sync":

@@ -215,7 +215,7 @@ def test_router__a_reply_flagged_json_and_raw_comes_back_as_asked(tmp_path):
             status, raw = await post(net.nodes[1].url + "/onion_req/v2", body)
             reply = json.loads(unseal(XCHACHA20, key, raw))
             assert status == 200 and reply["status"] == 200
-            assert reply["body"]["version"] == [0, 1, 0]
+            assert reply["body"]["version"] == [2, 11, 0]
 
     run(scenario())
 

@@ -149,7 +149,11 @@ def test_storage__an_account_of_another_swarm_gets_421_naming_that_swarm_and_not
             swarm = await node.rpc.handle("get_swarm", {"pubkey": stranger.session_id})
             assert swarm.status == 200 and swarm.body["swarm"] == f"{1 << 63:x}"
             info = await node.rpc.handle("info", {})
-            assert info.status == 200 and info.body["version"] == [0, 1, 0]
+            assert (
+                info.status == 200
+                and info.body["version"] == [2, 11, 0]
+                and info.body["hf"] == [21, 0]
+            )
             assert abs(info.body["timestamp"] - now) < 60_000
 
     run(scenario())

@@ -57,6 +57,8 @@ def retrieve_dict(found: list, more: bool, now: int) -> dict:
         ],
         "more": more,
         "t": now,
+        # Session's hard fork pair, in every retrieve answer.
+        "hf": [21, 0],
     }
 
 
@@ -71,7 +73,12 @@ def test_retrieve_json__is_the_encoders_text_for_the_same_messages(found, more, 
 
 
 def test_retrieve_json__of_no_messages_is_an_empty_list():
-    assert json.loads(retrieve_json([], False, 17)) == {"messages": [], "more": False, "t": 17}
+    assert json.loads(retrieve_json([], False, 17)) == {
+        "messages": [],
+        "more": False,
+        "t": 17,
+        "hf": [21, 0],
+    }
 
 
 @given(found=MESSAGES, more=st.booleans(), status=st.sampled_from([200, 421, 500]))
@@ -115,8 +122,11 @@ def test_response__a_body_changed_after_reading_it_is_what_is_sent():
     answer.status = 404
     sent = answer.http()
     assert sent.status == 404
-    assert json.loads(sent.body) == {"messages": [], "more": True, "t": 5}
-    assert json.loads(answer.onion_reply(False))["body"] == '{"messages":[],"more":true,"t":5}'
+    assert json.loads(sent.body) == {"messages": [], "more": True, "t": 5, "hf": [21, 0]}
+    assert (
+        json.loads(answer.onion_reply(False))["body"]
+        == '{"messages":[],"more":true,"t":5,"hf":[21,0]}'
+    )
 
 
 @pytest.mark.parametrize("both", [True, False])
