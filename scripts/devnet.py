@@ -42,6 +42,9 @@ from sesh.devnet.story import MIN_STORY_NODES
 
 DEVNET_DIR = Path(".cache/devnet")
 
+# Blocks mined before the suite is deployed (see below).
+HISTORY_BLOCKS = 1_500
+
 
 @click.command()
 @click.option("--port", type=int, default=8545, show_default=True, help="anvil's JSON-RPC port.")
@@ -131,6 +134,10 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path, devnet
         raise click.ClickException(
             f"{exc} (is port {port} taken? try: make devnet ARGS='--port {port + 100}')"
         ) from None
+
+    # A chain with some history: clients' `ifelse` conditions (and Session's own tests of
+    # them) take heights below 1,234 as long past. Empty blocks, with the start's timestamp.
+    anvil.rpc("anvil_mine", [hex(HISTORY_BLOCKS), "0x0"])
 
     devnet = None
     try:
