@@ -21,17 +21,19 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from sesh.node import guard
+from sesh.node import guard, tls
 from sesh.node.api import RegistryApi
 from sesh.node.chain.rpc import RpcPool
 from sesh.node.chain.store import Identity, Store
 from sesh.node.chain.tracker import ChainTracker, TrackerSettings
+from sesh.node.compat import SessionEndpoints, version_parts
 from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
 from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
 from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.oxend import ChainNames, OxendApi
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.peers import PeerClient
 from sesh.node.storage.replication import StorageService, StorageSettings
@@ -104,11 +106,16 @@ class Bridge:
         server: asyncio.Server | None = None
         await self.pool.open()
         try:
+            tls_context = tls.server_context(*tls.ensure_certificate(self.config.node.data_dir))
             server = await guard.serve(
-                runner, self.config.node.listen_host, self.config.node.listen_port, watch
+                runner,
+                self.config.node.listen_host,
+                self.config.node.listen_port,
+                watch,
+                tls_context,
             )
             log.info(
-                "listening on %s:%d; syncing chain %d from block %d",
+                "listening on %s:%d (HTTP and HTTPS); syncing chain %d from block %d",
                 self.config.node.listen_host,
                 self.config.node.listen_port,
                 self.config.chain.chain_id,
@@ -186,8 +193,19 @@ def build_components(bridge: Bridge) -> list[Any]:
     config = bridge.config
     identity = bridge.identity
     own_key = identity.ed25519_pubkey if identity else config.node.ed25519_pubkey
+    names = None
+    if config.contracts.names:
+        names = ChainNames(
+            bridge.pool,
+            config.contracts.names,
+            config.contracts.start_block,
+            config.chain.max_block_range,
+        )
+    oxend = OxendApi(bridge.tracker, names, version_parts())
     components: list[Any] = [
         TrackerComponent(bridge.tracker),
+        oxend,
+        SessionEndpoints(own_key),
         RegistryApi(bridge.tracker, bridge.metrics, config.chain.chain_id, own_key),
         WebExplorer(
             bridge.tracker,
@@ -206,7 +224,7 @@ def build_components(bridge: Bridge) -> list[Any]:
     bridge.views = views
     peers = PeerClient(identity, timeout=config.storage.peer_timeout)
     db = MessageDB(config.node.data_dir / "messages.sqlite3", config.storage.max_bytes)
-    rpc = StorageRpc(db, identity, views, peers, bridge.metrics)
+    rpc = StorageRpc(db, identity, views, peers, bridge.metrics, oxend=oxend)
     storage = StorageService(
         rpc,
         peers,

@@ -25,6 +25,7 @@ from sesh import __version__
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, ViewSource
+from sesh.node.oxend import OxendApi, oxend_request
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import PeerClient, PeerUnreachable
 from sesh.protocol import wire_json
@@ -139,8 +140,10 @@ class StorageRpc:
     peers: PeerClient | None = None
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], float] = time.time
+    # get_service_nodes / ons_resolve for `oxend_request` (sesh.node.oxend).
+    oxend: OxendApi | None = None
 
-    METHODS = ("store", "retrieve", "delete", "expire", "get_swarm", "info")
+    METHODS = ("store", "retrieve", "delete", "expire", "get_swarm", "info", "oxend_request")
 
     def __post_init__(self) -> None:
         self._own_hex = self.identity.ed25519_pubkey.hex()
@@ -181,6 +184,8 @@ class StorageRpc:
         if not view.ready or view.own is None:
             own = self.identity.ed25519_pubkey.hex()
             return Response(503, f"Snode not ready: {own}")
+        if method == "oxend_request":
+            return await oxend_request(self.oxend, params, now)
         if method in ("get_swarm", "get_snodes_for_pubkey"):
             account = parse_account(one_of(params, "pubkey", "pubKey"))
             body = view.swarm_json(view.swarm_for(account[1:]))
