@@ -23,6 +23,7 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -207,18 +208,37 @@ class ChainNames:
     """Session IDs of SNS names, read from the chain: an index of name hashes built from
     `NameRegistered` events (the contract keys names by keccak, clients ask by BLAKE2b),
     then the contract's own `resolve(name)`, which already answers empty for expired
-    names and names whose records were cleared on a transfer."""
+    names and names whose records were cleared on a transfer.
 
-    def __init__(self, pool: RpcPool, names: str, start_block: int, max_block_range: int):
+    A hash not in the index makes the node read the blocks since its last scan, at most
+    once per `rescan_interval` seconds: asking for made-up names costs the chain RPC
+    nothing more. (A name registered within that interval resolves a moment later.)"""
+
+    def __init__(
+        self,
+        pool: RpcPool,
+        names: str,
+        start_block: int,
+        max_block_range: int,
+        rescan_interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.pool = pool
         self.address = to_checksum_address(names)
         self.max_block_range = max_block_range
+        self.rescan_interval = rescan_interval
+        self.clock = clock
         self._next_block = start_block
         self._by_hash: dict[bytes, str] = {}
         self._lock = asyncio.Lock()
+        self._scanned_at: float | None = None
 
     async def _scan(self) -> None:
         async with self._lock:
+            now = self.clock()
+            if self._scanned_at is not None and now - self._scanned_at < self.rescan_interval:
+                return
+            self._scanned_at = now
             head = await self.pool.call("eth_blockNumber", [], parse_quantity)
             while self._next_block <= head:
                 end = min(head, self._next_block + self.max_block_range - 1)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from aiohttp import web
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 
 from sesh.client.onion_client import OnionClient
 from sesh.client.ons import ons_resolve
@@ -21,6 +23,8 @@ from sesh.devnet.chain import free_port
 from sesh.node.chain.registry import Registry
 from sesh.node.compat import version_parts
 from sesh.node.oxend import (
+    NAME_REGISTERED,
+    ChainNames,
     OxendApi,
     OxendError,
     StaticNames,
@@ -365,5 +369,67 @@ def test_oxend_request__on_a_node_without_the_api__is_503(tmp_path):
                 "oxend_request", {"endpoint": "get_service_nodes"}
             )
             assert response.status == 503
+
+    run(go())
+
+
+# ----- ChainNames over a scripted chain RPC
+
+
+class ScriptedChain:
+    """The RPC calls ChainNames makes, answered from names registered at given blocks and
+    the contract's `resolve` answers (empty: expired or no Session ID)."""
+
+    def __init__(self):
+        self.head = 10
+        self.registered: list[tuple[int, str]] = []
+        self.resolves: dict[str, bytes] = {}
+        self.calls: list[str] = []
+
+    async def call(self, method, params, parse):
+        self.calls.append(method)
+        if method == "eth_blockNumber":
+            return parse(hex(self.head))
+        if method == "eth_getLogs":
+            first, last = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
+            assert params[0]["topics"] == [["0x" + NAME_REGISTERED.hex()]]
+            return parse(
+                [
+                    {"data": "0x" + abi_encode(["string", "uint256", "uint256"], [n, 1, 2]).hex()}
+                    for block, n in self.registered
+                    if first <= block <= last
+                ]
+                + [{"data": "0x1234"}]  # not a NameRegistered payload: skipped
+            )
+        if method == "eth_call":
+            (name,) = abi_decode(["string"], bytes.fromhex(params[0]["data"][10:]))
+            value = self.resolves.get(name, b"")
+            return parse("0x" + abi_encode(["bytes"], [value]).hex())
+        raise AssertionError(method)
+
+
+def test_chain_names__index_by_hash_then_the_contracts_resolve():
+    async def go():
+        chain = ScriptedChain()
+        chain.registered = [(3, "alice"), (9, "bob")]
+        chain.resolves = {"alice": ALICE_ID}
+        now = [100.0]
+        names = ChainNames(chain, "0x" + "ab" * 20, 1, 4, clock=lambda: now[0])
+        assert await names.lookup(name_hash("alice")) == ("alice", ALICE_ID)
+        assert chain.calls.count("eth_getLogs") == 3, "blocks 1-10 in ranges of 4"
+        assert await names.lookup(name_hash("bob")) is None, "registered, no Session ID"
+        # Made-up names within the rescan interval cost no RPC call.
+        before = len(chain.calls)
+        for i in range(20):
+            assert await names.lookup(name_hash(f"made-up-{i}")) is None
+        assert len(chain.calls) == before
+        # A name registered later is found at the next scan, which reads only new blocks.
+        chain.head = 12
+        chain.registered.append((12, "carol"))
+        chain.resolves["carol"] = ALICE_ID
+        assert await names.lookup(name_hash("carol")) is None
+        now[0] += 1.5
+        assert await names.lookup(name_hash("carol")) == ("carol", ALICE_ID)
+        assert chain.calls[before:].count("eth_getLogs") == 1
 
     run(go())
