@@ -98,12 +98,10 @@ class SniffingProtocol(asyncio.Protocol):
         inner: asyncio.Protocol,
         context: ssl.SSLContext,
         first_byte_timeout: float,
-        on_tls: Callable[[], None] | None = None,
     ):
         self.inner = inner
         self.context = context
         self.first_byte_timeout = first_byte_timeout
-        self.on_tls = on_tls
         self.transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -123,8 +121,6 @@ class SniffingProtocol(asyncio.Protocol):
             self.inner.connection_made(transport)
             self.inner.data_received(data)
             return
-        if self.on_tls is not None:
-            self.on_tls()
         tls = sslproto.SSLProtocol(
             asyncio.get_running_loop(),
             self.inner,
@@ -156,6 +152,5 @@ def sniffing_factory(
     inner_factory: Callable[[], asyncio.Protocol],
     context: ssl.SSLContext,
     first_byte_timeout: float,
-    on_tls: Callable[[], None] | None = None,
 ) -> Callable[[], SniffingProtocol]:
-    return lambda: SniffingProtocol(inner_factory(), context, first_byte_timeout, on_tls)
+    return lambda: SniffingProtocol(inner_factory(), context, first_byte_timeout)
