@@ -396,14 +396,23 @@ async def oxend_request(api: OxendApi | None, params: Mapping[str, Any], now: in
     from sesh.protocol.storage_rpc import Response
 
     endpoint = params.get("endpoint")
+    if isinstance(endpoint, bytes):
+        endpoint = endpoint.decode("utf-8", "replace")
     if not isinstance(endpoint, str):
         return Response(400, "invalid request: Required field 'endpoint' missing")
     if endpoint not in ENDPOINTS:
         return Response(400, f"invalid request: Invalid oxend endpoint '{endpoint[:64]}'")
     if api is None:
         return Response(503, "oxend requests are not served by this node")
+    inner = params.get("params")
+    if isinstance(inner, (bytes, str)):
+        # A bencoded request carries the params as JSON text (Session's rule).
+        try:
+            inner = json.loads(inner)
+        except (ValueError, RecursionError):
+            return Response(400, "oxend_request params field does not contain valid json")
     try:
-        result = await api.call(endpoint, params.get("params"))
+        result = await api.call(endpoint, inner)
     except OxendError as exc:
         return Response(400, str(exc))
     except Exception:  # the chain RPC failed: oxend unreachable, in Session's terms

@@ -351,9 +351,18 @@ def test_oxend_request__through_an_onion_path__resolves_names_and_lists_nodes(tm
                         {"endpoint": "get_service_nodes", "params": {"limit": -3}},
                         {"endpoint": "ons_resolve", "params": {"name_hash": 5}},
                         {"endpoint": "get_service_nodes", "params": [1]},
+                        {"endpoint": "get_service_nodes", "params": "{not json"},
                     )
                 ]
-                assert [r.status for r in refused] == [400] * 5
+                assert [r.status for r in refused] == [400] * 6
+                assert "valid json" in refused[5].body
+                as_text = await client.send(
+                    path,
+                    target,
+                    "oxend_request",
+                    {"endpoint": "get_service_nodes", "params": '{"limit": 1}'},
+                )
+                assert len(as_text.body["result"]["service_node_states"]) == 1
                 assert "Invalid oxend endpoint 'get_info'" in refused[0].body
                 assert "endpoint" in refused[1].body
                 assert "limit" in refused[2].body
