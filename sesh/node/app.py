@@ -201,11 +201,14 @@ def build_components(bridge: Bridge) -> list[Any]:
             config.contracts.start_block,
             config.chain.max_block_range,
         )
-    oxend = OxendApi(bridge.tracker, names, version_parts())
+    # The storage-server version this node reports to clients (get_service_nodes,
+    # /get_stats/v1), as `info` reports it.
+    served_version = version_parts()
+    oxend = OxendApi(bridge.tracker, names, served_version)
     components: list[Any] = [
         TrackerComponent(bridge.tracker),
         oxend,
-        SessionEndpoints(own_key),
+        SessionEndpoints(own_key, served_version),
         RegistryApi(bridge.tracker, bridge.metrics, config.chain.chain_id, own_key),
         WebExplorer(
             bridge.tracker,

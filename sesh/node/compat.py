@@ -34,8 +34,10 @@ def version_parts() -> list[int]:
 class SessionEndpoints:
     """`/ping_test/v1` and `/get_stats/v1`."""
 
-    def __init__(self, ed25519_pubkey: bytes | None):
+    def __init__(self, ed25519_pubkey: bytes | None, version: list[int] | None = None):
         self.ed25519_pubkey = ed25519_pubkey
+        # The version the node reports (as `info` and get_service_nodes report it).
+        self.version = version or version_parts()
 
     def setup_routes(self, app: web.Application) -> None:
         app.router.add_post("/ping_test/v1", self.ping_test)
@@ -51,4 +53,4 @@ class SessionEndpoints:
         return web.Response(status=200, body=b"", headers=headers)
 
     async def get_stats(self, request: web.Request) -> web.Response:
-        return web.json_response({"version": ".".join(str(p) for p in version_parts())})
+        return web.json_response({"version": ".".join(str(p) for p in self.version)})
