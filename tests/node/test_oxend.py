@@ -15,6 +15,8 @@ import pytest
 from aiohttp import web
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sesh.client.onion_client import OnionClient
 from sesh.client.ons import ons_resolve
@@ -63,6 +65,9 @@ def registry_with_nodes() -> Registry:
     registry.apply_block(4, block_hash(4), [event("NodeExited", 4, node_id=5, reason=0)])
     registry.apply_block(5, block_hash(5), full_node(6, 5, bad_signature=True))
     return registry
+
+
+REGISTRY = registry_with_nodes()
 
 
 def answer(registry: Registry, **params):
@@ -440,5 +445,53 @@ def test_chain_names__index_by_hash_then_the_contracts_resolve():
         now[0] += 1.5
         assert await names.lookup(name_hash("carol")) == ("carol", ALICE_ID)
         assert chain.calls[before:].count("eth_getLogs") == 1
+
+    run(go())
+
+
+# ----- hostile params: a refusal with a reason, never anything else
+
+OXEND_FIELDS = [
+    "active_only", "limit", "fields", "service_node_pubkeys", "poll_block_hash", "type",
+    "name_hash", "all", "public_ip",
+]  # fmt: skip
+JSON_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=70),
+    st.sampled_from([name_hash_text("alice"), name_hash("alice").hex(), block_hash(5).hex()]),
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(OXEND_FIELDS) | st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(
+    endpoint=st.sampled_from(["get_service_nodes", "ons_resolve"]),
+    params=st.one_of(
+        JSON_VALUES, st.dictionaries(st.sampled_from(OXEND_FIELDS), JSON_VALUES, max_size=6)
+    ),
+)
+def test_oxend_api__any_params__answer_or_refusal_with_a_reason(endpoint, params):
+    api = OxendApi(FakeTracker(REGISTRY), StaticNames({"alice": ALICE_ID}), VERSION)
+
+    async def go():
+        try:
+            result = await api.call(endpoint, params)
+        except OxendError as exc:
+            assert str(exc)
+            return
+        assert isinstance(result, dict)
+        json.dumps(result)
+        if endpoint == "get_service_nodes" and "unchanged" not in result:
+            assert len(result["service_node_states"]) <= 4
 
     run(go())
