@@ -41,6 +41,7 @@ from sesh.node.guard import request_body
 from sesh.node.http import BodyIncomplete, BodyTooLarge
 from sesh.node.network import INVALID_SWARM_ID
 from sesh.protocol.ons import TYPE_SESSION, OnsError, encrypt_session_id, name_hash, parse_name_hash
+from sesh.protocol.storage_rpc import Response
 
 log = logging.getLogger("sesh.node.oxend")
 
@@ -390,11 +391,9 @@ def _rpc_error(request_id: Any, code: int, message: str) -> web.Response:
     )
 
 
-async def oxend_request(api: OxendApi | None, params: Mapping[str, Any], now: int):
+async def oxend_request(api: OxendApi | None, params: Mapping[str, Any], now: int) -> Response:
     """The storage RPC method `oxend_request`: `{"result": ..., "t": now}` as Session's
     storage server answers it, 400 with the reason for a refused request."""
-    from sesh.protocol.storage_rpc import Response
-
     endpoint = params.get("endpoint")
     if isinstance(endpoint, bytes):
         endpoint = endpoint.decode("utf-8", "replace")
