@@ -2,7 +2,8 @@
 
 1. two users create Session IDs; alice registers the SNS name `alice` pointing at hers;
    bob buys Session Pro with SESH (and the bridges see it);
-2. bob resolves `alice` and sends her a message through a 3-hop onion path; she fetches it;
+2. bob resolves `alice` (on chain, and as a Session client does: `ons_resolve` through a
+   3-hop onion path) and sends her a message through a 3-hop onion path; she fetches it;
    alice starts a group with bob and carol as members (subaccount tokens she signs): all
    three write and read the group's messages, then she removes carol, whom every node of
    the group's swarm refuses from then on;
@@ -36,6 +37,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from sesh.client.onion_client import OnionClient
+from sesh.client.ons import ons_resolve
 from sesh.crypto.key_files import write_key_file
 from sesh.devnet.network import (
     DELEGATED_OPERATOR,
@@ -229,6 +231,13 @@ class DevnetStory:
         self.step("bob finds alice by name and writes to her through a 3-hop onion path")
         session_id = self.suite.names.resolve("alice").hex()
         self.say(f"  SNS: alice → {session_id}")
+        # As a Session client looks it up: only the name's hash, through 3 nodes, to a node
+        # that reads the SNS contract and answers the record encrypted to the name.
+        looked_up, lookup_path = self.onion(lambda c: ons_resolve(c, "alice"))
+        if looked_up != session_id:
+            raise StoryError(f"ons_resolve of `alice` gave {looked_up}, not {session_id}")
+        hops = " → ".join(str(n.node_id) for n in lookup_path)
+        self.say(f"  the same by ons_resolve (name hash only, decrypted by bob) via {hops}")
         text = "hi alice, this went through three nodes that never saw us both"
         sealed = crypto_box_seal(text.encode(), bytes.fromhex(session_id)[1:])
 

@@ -31,6 +31,8 @@ def node_json(node: Node, swarm_id: int | None) -> dict[str, Any]:
         "ed25519_pubkey": node.ed25519_pubkey.hex(),
         "bls_pubkey": node.bls_pubkey.hex(),
         "endpoint": node.endpoint,
+        # HTTPS is served on the endpoint's own port (sesh.node.tls).
+        "port_https": _endpoint_port(node.endpoint),
         "fee_bps": node.fee_bps,
         "status": node.status,
         "stake": str(node.stake),
@@ -46,6 +48,11 @@ def node_json(node: Node, swarm_id: int | None) -> dict[str, Any]:
         "exit_unlock_time": node.exit_unlock_time,
         "exit_reason": node.exit_reason,
     }
+
+
+def _endpoint_port(endpoint: str) -> int | None:
+    port = endpoint.rpartition(":")[2]
+    return int(port) if port.isdigit() else None
 
 
 def swarm_json(registry: Registry, swarm_id: int) -> dict[str, Any]:

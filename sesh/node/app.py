@@ -21,17 +21,19 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from sesh.node import guard
+from sesh.node import guard, tls
 from sesh.node.api import RegistryApi
 from sesh.node.chain.rpc import RpcPool
 from sesh.node.chain.store import Identity, Store
 from sesh.node.chain.tracker import ChainTracker, TrackerSettings
+from sesh.node.compat import SessionEndpoints
 from sesh.node.config import NodeConfig
 from sesh.node.identity import NodeIdentity, load_identity
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
 from sesh.node.onion.relay import ServerRelay, ServerRelaySettings
 from sesh.node.onion.router import OnionRouter, OnionSettings
+from sesh.node.oxend import ChainNames, OxendApi
 from sesh.node.storage.messages import MessageDB
 from sesh.node.storage.peers import PeerClient
 from sesh.node.storage.replication import StorageService, StorageSettings
@@ -39,6 +41,7 @@ from sesh.node.storage.rpc import StorageRpc
 from sesh.node.votes.chain_tx import ChainClock, StakingChain, load_sender
 from sesh.node.votes.db import VotesDB
 from sesh.node.votes.service import VotesService
+from sesh.protocol.storage_rpc import STORAGE_SERVER_VERSION
 from sesh.web.explorer import WebExplorer
 
 log = logging.getLogger("sesh.node")
@@ -104,11 +107,16 @@ class Bridge:
         server: asyncio.Server | None = None
         await self.pool.open()
         try:
+            tls_context = tls.server_context(*tls.ensure_certificate(self.config.node.data_dir))
             server = await guard.serve(
-                runner, self.config.node.listen_host, self.config.node.listen_port, watch
+                runner,
+                self.config.node.listen_host,
+                self.config.node.listen_port,
+                watch,
+                tls_context,
             )
             log.info(
-                "listening on %s:%d; syncing chain %d from block %d",
+                "listening on %s:%d (HTTP and HTTPS); syncing chain %d from block %d",
                 self.config.node.listen_host,
                 self.config.node.listen_port,
                 self.config.chain.chain_id,
@@ -186,8 +194,22 @@ def build_components(bridge: Bridge) -> list[Any]:
     config = bridge.config
     identity = bridge.identity
     own_key = identity.ed25519_pubkey if identity else config.node.ed25519_pubkey
+    names = None
+    if config.contracts.names:
+        names = ChainNames(
+            bridge.pool,
+            config.contracts.names,
+            config.contracts.start_block,
+            config.chain.max_block_range,
+        )
+    # The storage-server version this node reports to clients (get_service_nodes,
+    # /get_stats/v1), as `info` reports it.
+    served_version = list(STORAGE_SERVER_VERSION)
+    oxend = OxendApi(bridge.tracker, names, served_version)
     components: list[Any] = [
         TrackerComponent(bridge.tracker),
+        oxend,
+        SessionEndpoints(own_key, served_version),
         RegistryApi(bridge.tracker, bridge.metrics, config.chain.chain_id, own_key),
         WebExplorer(
             bridge.tracker,
@@ -208,7 +230,13 @@ def build_components(bridge: Bridge) -> list[Any]:
     db = MessageDB(config.node.data_dir / "messages.sqlite3", config.storage.max_bytes)
     tracker = bridge.tracker
     rpc = StorageRpc(
-        db, identity, views, peers, bridge.metrics, height=lambda: tracker.checkpoint.number
+        db,
+        identity,
+        views,
+        peers,
+        bridge.metrics,
+        oxend=oxend,
+        height=lambda: tracker.checkpoint.number,
     )
     storage = StorageService(
         rpc,

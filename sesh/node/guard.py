@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,7 @@ from sesh.node.storage.peers import (
     ReplayGuard,
     verify_request,
 )
+from sesh.node.tls import sniffing_factory
 from sesh.protocol.hexes import from_hex
 
 log = logging.getLogger("sesh.node.guard")
@@ -283,11 +285,17 @@ def install(app: web.Application, guard: Guard) -> None:
 
 
 async def serve(
-    runner: web.AppRunner, host: str, port: int, watch: ConnectionWatch
+    runner: web.AppRunner,
+    host: str,
+    port: int,
+    watch: ConnectionWatch,
+    tls: ssl.SSLContext | None = None,
 ) -> asyncio.Server:
-    """Listen on host:port with every connection watched (instead of a web.TCPSite)."""
+    """Listen on host:port with every connection watched (instead of a web.TCPSite); with
+    `tls`, HTTPS on the same port too (sesh.node.tls)."""
     assert runner.server is not None, "runner.setup() first"
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        watch.factory(runner.server), host, port, reuse_address=True, backlog=1024
-    )
+    factory: Callable[[], Any] = watch.factory(runner.server)
+    if tls is not None:
+        factory = sniffing_factory(factory, tls, watch.settings.header_timeout)
+    return await loop.create_server(factory, host, port, reuse_address=True, backlog=1024)

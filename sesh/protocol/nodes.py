@@ -38,6 +38,8 @@ class NodeInfo:
             "pubkey_x25519": self.x25519.hex(),
             "ip": self.host,
             "port": str(self.port),
+            # HTTPS shares the node's one port (sesh.node.tls); no OxenMQ/QUIC port: 0.
             "port_https": self.port,
+            "port_omq": 0,
             "node_id": self.node_id,
         }

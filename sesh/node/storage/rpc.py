@@ -26,6 +26,7 @@ from typing import Any
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import NetworkView, ViewSource
+from sesh.node.oxend import OxendApi, oxend_request
 from sesh.node.storage.messages import Message, MessageDB, StorageFull
 from sesh.node.storage.peers import PeerClient, PeerUnreachable
 from sesh.protocol import wire_json
@@ -210,6 +211,8 @@ class StorageRpc:
     clock: Callable[[], float] = time.time
     # The chain height the node's registry stands at (`ifelse` compares it).
     height: Callable[[], int] = lambda: 0
+    # get_service_nodes / ons_resolve for `oxend_request` (sesh.node.oxend).
+    oxend: OxendApi | None = None
 
     def __post_init__(self) -> None:
         self._own_hex = self.identity.ed25519_pubkey.hex()
@@ -233,6 +236,7 @@ class StorageRpc:
             "batch": self._batch,
             "sequence": self._sequence,
             "ifelse": self._ifelse,
+            "oxend_request": self._oxend_request,
         }
 
     async def handle_body(self, body: bytes) -> Response:
@@ -305,6 +309,15 @@ class StorageRpc:
     def _sign(self, text: str | bytes) -> str:
         raw = text.encode() if isinstance(text, str) else text
         return _b64(self.identity.sign(raw))
+
+    # ----- oxend_request (sesh.node.oxend)
+
+    async def _oxend_request(self, call: Call) -> Response:
+        self._require_ready(call)
+        response = await oxend_request(self.oxend, call.params, call.now)
+        if isinstance(response.body, dict):
+            response.body["hf"] = _hf()
+        return response
 
     # ----- info, get_swarm
 
