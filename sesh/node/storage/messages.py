@@ -254,27 +254,37 @@ class MessageDB:
     # ----- messages
 
     def store(
-        self, message: Message, outbox: bool = False, respect_tombstone: bool = False
+        self,
+        message: Message,
+        outbox: bool = False,
+        respect_tombstone: bool = False,
+        extend: bool = True,
     ) -> tuple[bool, int] | None:
         """Store a message: (True, expiry) if new; (False, expiry) if already here (its
-        expiry extended if the new one is later). In an `outbox` namespace the account's
-        other messages there are replaced. With `respect_tombstone`, a deleted hash is not
-        taken back (None); a client's own store lifts the tombstone."""
-        return self.store_many([(message, outbox)], respect_tombstone)[0]
+        expiry extended if the new one is later, unless `extend` is false). In an `outbox`
+        namespace the account's other messages there are replaced. With
+        `respect_tombstone`, a deleted hash is not taken back (None); a client's own store
+        lifts the tombstone. A copy from a peer (catch-up, handoff) neither lifts a
+        tombstone nor extends: it may be older than a shortening `expire` applied here, and
+        must not undo it (as Session's replication inserts and otherwise does nothing)."""
+        return self.store_many([(message, outbox)], respect_tombstone, extend)[0]
 
     def store_many(
-        self, items: list[tuple[Message, bool]], respect_tombstone: bool = False
+        self,
+        items: list[tuple[Message, bool]],
+        respect_tombstone: bool = False,
+        extend: bool = True,
     ) -> list[tuple[bool, int] | None]:
         """Store several messages (each with its outbox flag) in one transaction: a
         commit costs more than the inserts, so concurrent stores share one."""
 
         def work() -> list[tuple[bool, int] | None]:
-            return [self._store_one(m, outbox, respect_tombstone) for m, outbox in items]
+            return [self._store_one(m, outbox, respect_tombstone, extend) for m, outbox in items]
 
         return self._write(work)  # type: ignore[return-value]
 
     def _store_one(
-        self, message: Message, outbox: bool, respect_tombstone: bool
+        self, message: Message, outbox: bool, respect_tombstone: bool, extend: bool = True
     ) -> tuple[bool, int] | None:
         db = self.db
         key = (message.pubkey, message.hash)
@@ -305,7 +315,7 @@ class MessageDB:
         (expiry,) = db.execute(
             "SELECT expiry FROM messages WHERE hash = ?", (message.hash,)
         ).fetchone()
-        if expiry < message.expiry:
+        if extend and expiry < message.expiry:
             db.execute(
                 "UPDATE messages SET expiry = ? WHERE hash = ?", (message.expiry, message.hash)
             )

@@ -803,7 +803,9 @@ class StorageRpc:
             return None
         expiry = min(expiry, now + TTL_MAX_PRIVATE_MS)
         stored = self.db.store(
-            Message(hash_, account, namespace, timestamp, expiry, data), respect_tombstone=True
+            Message(hash_, account, namespace, timestamp, expiry, data),
+            respect_tombstone=True,
+            extend=False,
         )
         if stored is None:
             return None

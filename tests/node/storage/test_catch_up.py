@@ -6,6 +6,7 @@ each time instead of retrying at once."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from sesh.node.storage.replication import StorageSettings
 from sesh.protocol.accounts import AccountKeys
 from sesh.protocol.storage_rpc import MAX_MESSAGE_BYTES
 from tests.node.localnet import LocalNet
-from tests.node.storage.test_storage import held, store_params
+from tests.node.storage.test_storage import expire_params, held, store_params
 
 MAILBOX = 40  # of the largest messages: 3 MB, well over 2 MB
 
@@ -146,3 +147,46 @@ def test_catch_up__node_toml_sets_the_first_retry_wait_and_refuses_nonsense():
     for bad in (0, -1, "soon", True):
         with pytest.raises(ConfigError, match="storage.retry_interval"):
             config({"retry_interval": bad})
+
+
+def test_catch_up__a_late_copy_of_a_message_does_not_undo_a_shortened_expiry(tmp_path):
+    """A peer's copy of a message (catch-up, hand-off) carries the expiry it was stored
+    with; arriving after a signed `expire … shorten`, it must not lengthen the message
+    again (Session's conformance suite caught it as expiries 15-30 s off, once in three
+    runs). A client's own store of the same message still extends it."""
+
+    async def scenario():
+        async with LocalNet(tmp_path, 3) as net:
+            user = AccountKeys.generate()
+            entry = net.nodes[0].rpc
+            now = int(net.clock() * 1000)
+            stored = await entry.handle("store", store_params(user.session_id, b"m", now))
+            hash_ = stored.body["hash"]
+            original = stored.body["swarm"][net.nodes[0].identity.ed25519_pubkey.hex()]["expiry"]
+            shorter = now + 20_000
+            answer = await entry.handle("expire", expire_params(user, [hash_], shorter, "shorten"))
+            assert answer.status == 200, answer.body
+            copy = {
+                "hash": hash_,
+                "pubkey": user.session_id,
+                "namespace": 0,
+                "timestamp": now,
+                "expiry": original,
+                "data": base64.b64encode(b"m").decode(),
+            }
+            for node in net.nodes:
+                assert node.rpc.accept_message(node.views.view, copy, now) == (hash_, False)
+                assert node.rpc.db.expiries(bytes.fromhex(user.session_id), [hash_]) == {
+                    hash_: shorter
+                }
+            # The owner storing it again is an extension, as in Session.
+            again = await entry.handle(
+                "store", store_params(user.session_id, b"m", now, ttl=50_000)
+            )
+            assert again.status == 200
+            for node in net.nodes:
+                assert node.rpc.db.expiries(bytes.fromhex(user.session_id), [hash_]) == {
+                    hash_: now + 50_000
+                }
+
+    asyncio.run(scenario())
