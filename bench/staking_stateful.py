@@ -2,8 +2,10 @@
 
 Runs `tests/property/test_staking_stateful.py`'s machine with the audit depth (100 steps
 per run) until at least `--steps` steps have run, invariants checked after every step,
-and records steps per second. The baseline in the same run is the token machine
-(`test_token_stateful.py`): the rate of a suite with no BLS and a small model.
+and records steps per second. Two baselines in the same run: the same machine with its
+invariants switched off (the same steps; what the checks cost), and the token machine
+(`test_token_stateful.py`): the rate of a suite with no BLS and a small model. It also
+times each view the invariants read (py-evm runs every read as EVM code).
 
 Writes bench/results/staking_stateful.json and the "staking-stateful" table of
 bench/README.md.
@@ -44,6 +46,60 @@ def counting(machine_class):
     return Counted
 
 
+def without_invariants(machine_class):
+    """The machine with its own invariants replaced by plain methods (not checked)."""
+    names = {
+        name
+        for name in dir(machine_class)
+        if getattr(getattr(machine_class, name), "hypothesis_stateful_invariant", None)
+    }
+    machine = type(machine_class.__name__, (machine_class,), dict.fromkeys(names, _skip))
+    return machine
+
+
+def _skip(self):
+    return None
+
+
+def view_costs(steps: int = 60) -> dict:
+    """Milliseconds per call of each view the invariants read, on a machine's final state."""
+    final = []
+
+    class Kept(StakingMachine):
+        def teardown(self):
+            final.append(self)
+
+    Kept.__name__ = StakingMachine.__name__
+    run_state_machine_as_test(
+        Kept,
+        settings=settings(
+            max_examples=3,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate],
+        ),
+    )
+    machine = max(final, key=lambda m: len(m.model.nodes))
+    staking, token = machine.staking, machine.token
+    stranger = machine._address("attacker")
+    views = {
+        "staking.node": lambda: staking.node(1),
+        "staking.claimable": lambda: staking.claimable(1, stranger),
+        "staking.undistributed": lambda: staking.undistributed(),
+        "token.balanceOf": lambda: token.balanceOf(stranger),
+    }
+    costs = {}
+    for name, call in views.items():
+        started = time.perf_counter()
+        for _ in range(200):
+            call()
+        costs[name] = round((time.perf_counter() - started) / 200 * 1000, 2)
+    return costs
+
+
 def run(machine_class, target_steps: int, steps_per_run: int = 100) -> dict:
     machine = counting(machine_class)
     runs = 0
@@ -79,11 +135,17 @@ def main() -> None:
     options = parser.parse_args()
     with native_bls_precompiles():
         staking = run(StakingMachine, options.steps)
+        unchecked = run(without_invariants(StakingMachine), options.steps)
+        views = view_costs()
     token = run(TokenMachine, min(options.steps, 2_000))
     ratio = round(staking["steps_per_second"] / token["steps_per_second"], 3)
+    checks = round(staking["steps_per_second"] / unchecked["steps_per_second"], 3)
     data = {
         **environment(),
         "staking_machine": staking,
+        "staking_machine_without_invariants": unchecked,
+        "ratio_with_to_without_invariants": checks,
+        "milliseconds_per_view_call": views,
         "token_machine_baseline": token,
         "ratio_staking_to_token": ratio,
         "target": "at least 50 steps a second with invariants after every step (issue 15)",
@@ -94,6 +156,8 @@ def main() -> None:
         "| machine | steps | seconds | steps/s |\n|---|---:|---:|---:|\n"
         f"| staking (BLS, reference model) | {staking['steps']:,} | {staking['seconds']} "
         f"| {staking['steps_per_second']} |\n"
+        f"| staking, invariants off (baseline) | {unchecked['steps']:,} "
+        f"| {unchecked['seconds']} | {unchecked['steps_per_second']} |\n"
         f"| token (baseline) | {token['steps']:,} | {token['seconds']} "
         f"| {token['steps_per_second']} |"
     )
@@ -102,7 +166,10 @@ def main() -> None:
         "staking-stateful",
         f"Stateful staking suite, measured {data['date']} (one core, titanoboa with the "
         f"native EIP-2537 precompiles, 100 steps a run, invariants after every step; "
-        f"ratio to the token machine {ratio}):\n\n{table}",
+        f"ratio to the token machine {ratio}, to the same machine with its invariants off "
+        f"{checks}; ms per view call read by the invariants: "
+        + ", ".join(f"`{name}` {ms}" for name, ms in views.items())
+        + f"):\n\n{table}",
     )
     print(f"written to {path}")
 
