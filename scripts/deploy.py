@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from ape.cli import network_option
 
-from sesh.cli.accounts import resolve_account
+from sesh.cli.accounts import resolve_account, unlock_if_passphrase
 from sesh.cli.support import ChainCommand
 from sesh.deploy.manifest import Manifest, ManifestError
 from sesh.deploy.steps import (
@@ -46,6 +46,9 @@ def _start(network, account_alias: str | None, deployments_dir: Path) -> Deploye
     from ape import chain
 
     account = resolve_account(account_alias, is_local_network(network.name))
+    # APE_ACCOUNTS_<alias>_PASSPHRASE signs without prompting (unattended deployments);
+    # without it, Ape asks at each transaction.
+    unlock_if_passphrase(account)
     try:
         manifest = Manifest.load(chain.chain_id, deployments_dir)
     except ManifestError as exc:
