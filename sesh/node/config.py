@@ -516,6 +516,13 @@ def _listen(value: Any) -> tuple[str, int]:
         number = int(port)
     except ValueError:
         raise ConfigError(f"node.listen: port {port!r} is not a number") from None
-    if not 0 <= number <= 65535:
+    if number == 0:
+        # Port 0 binds a random port: the node would serve where its registered endpoint
+        # does not point, fail every peer test and be voted out.
+        raise ConfigError(
+            "node.listen: port 0 would pick a random port, not the one registered; give the "
+            "port of the node's endpoint (e.g. 22021)"
+        )
+    if not 1 <= number <= 65535:
         raise ConfigError(f"node.listen: port {number} out of range")
     return host.strip("[]"), number

@@ -92,6 +92,9 @@ manifest = "412346.json"
         ),
         ((f'staking = "{STAKING}"', 'staking = "0x12"'), "contracts.staking"),
         (('listen = "127.0.0.1:22021"', 'listen = "nowhere"'), "node.listen"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:0"'), "node.listen: port 0 would"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:65536"'), "port 65536 out of"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:-1"'), "port -1 out of range"),
         (
             ("confirmations = 3", "confirmations = 3\nconfirmation = 4"),
             "unknown key chain.confirmation",
@@ -110,3 +113,9 @@ def test_config__unreadable_or_invalid_toml_is_a_clear_error(tmp_path):
         load_config(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[chain\n"))
+
+
+@pytest.mark.parametrize("port", [1, 22021, 65535])
+def test_config__listen_ports_from_1_to_65535_are_accepted(tmp_path, port):
+    text = VALID.replace('listen = "127.0.0.1:22021"', f'listen = "127.0.0.1:{port}"')
+    assert load_config(write(tmp_path, text)).node.listen_port == port
