@@ -94,6 +94,7 @@ bench: setup
 	python bench/bridge.py
 	python bench/onion.py
 	python bench/fileserver.py
+	python bench/cli.py
 
 # Minutes: bridges under load, killed and restarted, a swarm change; bench/results/soak.json.
 soak: setup

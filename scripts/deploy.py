@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from ape.cli import network_option
 
-from sesh.cli.accounts import resolve_account
+from sesh.cli.accounts import resolve_account, unlock_if_passphrase
 from sesh.cli.support import ChainCommand
 from sesh.deploy.manifest import Manifest, ManifestError
 from sesh.deploy.steps import (
@@ -46,6 +46,9 @@ def _start(network, account_alias: str | None, deployments_dir: Path) -> Deploye
     from ape import chain
 
     account = resolve_account(account_alias, is_local_network(network.name))
+    # APE_ACCOUNTS_<alias>_PASSPHRASE signs without prompting (unattended deployments);
+    # without it, Ape asks at each transaction.
+    unlock_if_passphrase(account)
     try:
         manifest = Manifest.load(chain.chain_id, deployments_dir)
     except ManifestError as exc:
@@ -92,6 +95,75 @@ def token(network, account_alias, deployments_dir, genesis_receiver, l1_gateway,
     except DeployError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"SessionToken: {instance.address}  ({deployer.manifest.path})")
+
+
+@cli.command("register-l2", cls=ChainCommand)
+@network_option()
+@account_option
+@deployments_option
+@click.option("--l2-token", metavar="ADDRESS", required=True, help="The SessionTokenL2 on L2.")
+@click.option(
+    "--l2-rpc",
+    metavar="URL",
+    required=True,
+    help="An RPC URL of the L2 chain, to check the L2 token's l1Address() there first.",
+)
+@click.option("--max-submission-cost-gateway", type=click.IntRange(0), required=True)
+@click.option("--max-submission-cost-router", type=click.IntRange(0), required=True)
+@click.option("--max-gas-gateway", type=click.IntRange(0), required=True)
+@click.option("--max-gas-router", type=click.IntRange(0), required=True)
+@click.option("--gas-price-bid", type=click.IntRange(0), required=True, help="In wei.")
+def register_l2(
+    network,
+    account_alias,
+    deployments_dir,
+    l2_token,
+    l2_rpc,
+    max_submission_cost_gateway,
+    max_submission_cost_router,
+    max_gas_gateway,
+    max_gas_router,
+    gas_price_bid,
+):
+    """Register the bridged SESH on L2 with Arbitrum's L1 gateway and router (from L1,
+    by the token's owner), after checking on L2 that the L2 token's l1Address() is this
+    token: the gateway makes the pairing permanent.
+
+    The ticket figures are those the Arbitrum SDK's registerCustomToken estimates.
+
+    Example: ape run deploy register-l2 --network ethereum:sepolia:node --account deployer
+    --l2-token 0x... --l2-rpc https://<arbitrum-sepolia-rpc> --max-submission-cost-gateway ...
+    """
+    from sesh.contracts.rpc import web3_for
+    from sesh.deploy.steps import L2Tickets, register_token_on_l2
+
+    deployer = _start(network, account_alias, deployments_dir)
+    entry = deployer.manifest.contracts.get("SessionToken")
+    if entry is None:
+        raise click.ClickException(
+            f"no SessionToken in {deployer.manifest.path}; deploy it with `ape run deploy token "
+            "--l1-gateway ... --l1-router ...` first"
+        )
+    from ape import project
+
+    tickets = L2Tickets(
+        max_submission_cost_gateway,
+        max_submission_cost_router,
+        max_gas_gateway,
+        max_gas_router,
+        gas_price_bid,
+    )
+    try:
+        register_token_on_l2(
+            deployer,
+            project.SessionToken.at(entry.address),
+            l2_token,
+            web3_for(l2_rpc),
+            tickets,
+        )
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"SessionToken {entry.address} registered with its L2 twin {l2_token}")
 
 
 @cli.command("l2-token", cls=ChainCommand)

@@ -3,10 +3,14 @@
 """
 @title Mock of Arbitrum's L1 custom gateway (tests only)
 @custom:contract-name MockL1CustomGateway
-@notice Stands in for Arbitrum's `L1CustomGateway` on a single local chain.
-        Registration checks `isArbitrumEnabled() == 0xb1` as the real gateway
-        does; deposits escrow the L1 token and deliver the mint to the paired
-        L2 gateway mock directly (standing in for a retryable ticket).
+@notice Stands in for Arbitrum's `L1CustomGateway` on a single local chain,
+        with the real gateway's rules: registration is asked by the token
+        itself (`isArbitrumEnabled() == 0xb1`, which our token answers only
+        inside its own `registerTokenOnL2`), and once a token has an L2
+        address it can never be moved to another (the same one may be sent
+        again); only the counterpart gateway finalizes a withdrawal.
+        Deposits escrow the L1 token and deliver the mint to the paired L2
+        gateway mock directly (standing in for a retryable ticket).
 """
 
 from ethereum.ercs import IERC20
@@ -59,12 +63,27 @@ def registerTokenToL2(
     assert staticcall IArbitrumEnabledToken(msg.sender).isArbitrumEnabled() == 177, (
         "gateway: NOT_ARB_ENABLED"
     )
+    current: address = self.l1_to_l2_token[msg.sender]
+    # As the real gateway: the first registration is permanent.
+    assert current == empty(address) or current == l2_address, (
+        "gateway: NO_UPDATE_TO_DIFFERENT_ADDR"
+    )
     self.l1_to_l2_token[msg.sender] = l2_address
     self.ticket_count += 1
     if self.counterpart != empty(address):
         extcall IMockL2Gateway(self.counterpart).register_token(msg.sender, l2_address)
     log TokenSet(l1_token=msg.sender, l2_token=l2_address)
     return self.ticket_count
+
+
+@external
+@view
+def calculateL2TokenAddress(l1_token: address) -> address:
+    """
+    @notice The L2 address registered for `l1_token` (zero if none), as the
+            real gateway's address oracle; the router checks it.
+    """
+    return self.l1_to_l2_token[l1_token]
 
 
 @external

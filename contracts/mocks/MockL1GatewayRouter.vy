@@ -3,13 +3,19 @@
 """
 @title Mock of Arbitrum's L1 gateway router (tests only)
 @custom:contract-name MockL1GatewayRouter
-@notice Records which gateway a token chose, after the same
-        `isArbitrumEnabled() == 0xb1` check as Arbitrum's router.
+@notice Records which gateway a token chose, with the real router's rules:
+        asked by the token itself (`isArbitrumEnabled() == 0xb1`), to a
+        gateway that is a contract and already handles the token (its
+        `calculateL2TokenAddress` is not zero), never changed once set.
 """
 
 
 interface IArbitrumEnabledToken:
     def isArbitrumEnabled() -> uint8: view
+
+
+interface IL1Gateway:
+    def calculateL2TokenAddress(l1_token: address) -> address: view
 
 
 # @dev L1 token => the gateway it set.
@@ -34,6 +40,17 @@ def setGateway(
 ) -> uint256:
     assert staticcall IArbitrumEnabledToken(msg.sender).isArbitrumEnabled() == 177, (
         "router: NOT_ARB_ENABLED"
+    )
+    assert gateway.is_contract, "router: NOT_TO_CONTRACT"
+    current: address = self.l1_token_to_gateway[msg.sender]
+    # As the real router (which has no default gateway here): a token's gateway,
+    # once set, is never changed by the token.
+    assert current == empty(address) or current == gateway, (
+        "router: NO_UPDATE_TO_DIFFERENT_ADDR"
+    )
+    # The gateway must already know the token's L2 address.
+    assert staticcall IL1Gateway(gateway).calculateL2TokenAddress(msg.sender) != empty(address), (
+        "router: TOKEN_NOT_HANDLED_BY_GATEWAY"
     )
     self.l1_token_to_gateway[msg.sender] = gateway
     self.ticket_count += 1

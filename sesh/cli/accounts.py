@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+# ape-config.yaml's `test: number_of_accounts`.
+TEST_ACCOUNTS = 10
 HOW_TO_ADD = (
     "list yours with `ape accounts list`, add one with `ape accounts import <alias>` "
     "or `ape accounts generate <alias>`"
@@ -42,6 +44,30 @@ def resolve_account(alias: str | None, network_is_local: bool) -> Any:
         listing = ", ".join(known) if known else "none yet"
         raise click.ClickException(f"no account named {alias!r} (known: {listing}); {HOW_TO_ADD}")
     return accounts.load(alias)
+
+
+def address_without_ape(alias: str | None, network_is_local: bool) -> str | None:
+    """The address `resolve_account(alias, ...)` would give, found without loading Ape's
+    accounts (a read command's), or None when only Ape can say (it then explains). The
+    same refusals as `resolve_account` for what is wrong whoever answers."""
+    from sesh.contracts.rpc import dev_account_address, keyfile_address
+
+    if alias is None or alias == "":
+        if network_is_local:
+            return dev_account_address(0)
+        raise click.ClickException(f"no account given: pass --account <alias> ({HOW_TO_ADD})")
+    if alias.upper().startswith("TEST::"):
+        if not network_is_local:
+            return None
+        try:
+            index = int(alias.split("::", 1)[1])
+        except ValueError:
+            raise click.ClickException(f"no test account {alias}") from None
+        if index < 0:
+            raise click.ClickException(f"no test account {alias}")
+        # Beyond the configured accounts, Ape's own answer stands.
+        return dev_account_address(index) if index < TEST_ACCOUNTS else None
+    return keyfile_address(alias)
 
 
 def unlock_if_passphrase(account: Any, passphrase_file: Any = None) -> None:

@@ -45,6 +45,100 @@ class SeshCommand(ChainCommand):
             raise click.ClickException(" ".join(str(exc).split())) from None
 
 
+class ReadCommand(click.Command):
+    """A command that only reads the chain and signs nothing. Its `--network` is resolved
+    to an RPC URL without Ape (`sesh.contracts.rpc.rpc_url`) and the contracts are read
+    over plain JSON-RPC with the shipped ABIs: about 1 s per command instead of 3, as
+    Ape's network parsing alone costs 2.4 s of CPU. A choice only Ape can resolve (another
+    provider plugin) goes through Ape as before. Refusals end as one `Error: ...` line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from requests.exceptions import RequestException
+
+        from sesh.contracts import ContractError
+        from sesh.contracts.rpc import rpc_url
+        from sesh.crypto.keystore import KeystoreError
+        from sesh.deploy.manifest import ManifestError
+
+        choice = str(ctx.params.get("network") or DEFAULT_NETWORK)
+        target = rpc_url(choice)
+        try:
+            if target is not None:
+                ctx.params["network"] = target
+                return super().invoke(ctx)
+            return self._invoke_through_ape(ctx, choice)
+        except (ContractError, KeystoreError, ManifestError, ValueError) as exc:
+            raise click.ClickException(" ".join(str(exc).split())) from None
+        except RequestException as exc:
+            url = target.url if target is not None else choice
+            raise click.ClickException(
+                f"cannot reach the RPC node at {url} ({type(exc).__name__}); is the chain "
+                "running, and is --network / SESH_NETWORK right?"
+            ) from None
+
+    def _invoke_through_ape(self, ctx: click.Context, choice: str) -> Any:
+        from ape import networks
+        from ape.exceptions import ApeException
+        from ape.logging import LogLevel, logger
+
+        from sesh.cli.support import explain_ape_error
+
+        if logger.level < LogLevel.WARNING:
+            logger.set_level(LogLevel.WARNING)
+        try:
+            with networks.parse_network_choice(choice) as provider:
+                ctx.params["network"] = provider.network
+                return super().invoke(ctx)
+        except ApeException as exc:
+            raise click.ClickException(explain_ape_error(exc, choice)) from None
+
+
+def read_options(f: Callable) -> Callable:
+    """The chain options of a read command: --network as a plain choice string (resolved
+    by `ReadCommand`), --account (whose address is read), --manifest, --deployments-dir."""
+    f = click.option(
+        "--deployments-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("deployments"),
+        envvar="SESH_DEPLOYMENTS_DIR",
+        show_default=True,
+        help="Where deployments/<chain_id>.json is looked up.",
+    )(f)
+    f = click.option(
+        "--manifest",
+        "manifest_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="SESH_MANIFEST",
+        help="A deployment manifest to use instead (refused if it is for another chain).",
+    )(f)
+    f = click.option(
+        "--account",
+        "account_alias",
+        metavar="ALIAS",
+        envvar="SESH_ACCOUNT",
+        help="Ape account alias whose address is read (TEST::<n> for test accounts on local "
+        "chains).",
+    )(f)
+    f = click.option(
+        "--network",
+        default=lambda: os.environ.get("SESH_NETWORK", DEFAULT_NETWORK),
+        show_default=DEFAULT_NETWORK,
+        metavar="ECOSYSTEM:NETWORK:PROVIDER",
+        help="The chain: ecosystem:network:node (its URI from ape-config.yaml) or "
+        "ecosystem:network:<rpc-url>; env SESH_NETWORK.",
+    )(f)
+    return f
+
+
+def read_command(group: click.Group, name: str | None = None, **kwargs: Any) -> Callable:
+    """`@group.command` with ReadCommand and the read options."""
+
+    def decorator(f: Callable) -> Callable:
+        return group.command(name, cls=ReadCommand, **kwargs)(read_options(f))
+
+    return decorator
+
+
 def chain_options(f: Callable) -> Callable:
     """--network, --account, --manifest, --deployments-dir."""
     f = click.option(
@@ -136,18 +230,33 @@ class Session:
 
     def __init__(self, network: Any, account_alias: str | None, manifest_path, deployments_dir):
         from sesh.contracts import Suite
+        from sesh.contracts.rpc import ReadNetwork, web3_for
 
         self.network = network
         self.account_alias = account_alias
-        self.suite = Suite.load(manifest_path, deployments_dir)
+        # A read command's network resolved without Ape: read over plain JSON-RPC.
+        self.w3 = web3_for(network.url) if isinstance(network, ReadNetwork) else None
+        self.suite = Suite.load(manifest_path, deployments_dir, w3=self.w3)
         self.suite.on_permit = lambda text: console.print(text)
+
+    @property
+    def is_local(self) -> bool:
+        from sesh.deploy.steps import is_local_network
+
+        return is_local_network(self.network.name)
 
     @functools.cached_property
     def _resolved(self) -> Any:
         from sesh.cli.accounts import resolve_account
-        from sesh.deploy.steps import is_local_network
 
-        return resolve_account(self.account_alias, is_local_network(self.network.name))
+        return resolve_account(self.account_alias, self.is_local)
+
+    def eth_balance(self, address: str) -> int:
+        if self.w3 is not None:
+            return int(self.w3.eth.get_balance(address))
+        from ape import chain
+
+        return int(chain.provider.get_balance(address))
 
     @functools.cached_property
     def account(self) -> Any:
@@ -171,8 +280,17 @@ class Session:
         return account
 
     def address_or_account(self, address: str | None) -> str:
-        """`address` if given, else the signing account's."""
-        return address or str(self._resolved.address)
+        """`address` if given, else the signing account's (read without Ape where it can
+        be: test accounts from the mnemonic, keyfile accounts from their JSON)."""
+        if address:
+            return address
+        if self.w3 is not None:
+            from sesh.cli.accounts import address_without_ape
+
+            found = address_without_ape(self.account_alias, self.is_local)
+            if found is not None:
+                return found
+        return str(self._resolved.address)
 
 
 def send(tx: Any, dry_run: bool, what: str) -> Any:

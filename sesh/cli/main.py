@@ -26,6 +26,7 @@ def _register_commands() -> None:
     import sesh.cli.node_setup  # noqa: F401
     from sesh.cli.dev import dev
     from sesh.cli.explorer import explorer
+    from sesh.cli.feeds import feeds
     from sesh.cli.fileserver import fileserver
     from sesh.cli.keys import keys
     from sesh.cli.msg import msg
@@ -35,7 +36,21 @@ def _register_commands() -> None:
     from sesh.cli.rewards import rewards
     from sesh.cli.token import balance, token
 
-    for group in (keys, node, rewards, balance, token, names, pro, msg, fileserver, dev, explorer):
+    groups = (
+        keys,
+        node,
+        rewards,
+        balance,
+        token,
+        names,
+        pro,
+        feeds,
+        msg,
+        fileserver,
+        dev,
+        explorer,
+    )
+    for group in groups:
         main.add_command(group)
 
 

@@ -16,6 +16,7 @@ from sesh.cli.common import (
     json_option,
     parse_amount,
     print_json,
+    read_command,
     send,
     sesh,
     want_json,
@@ -47,7 +48,7 @@ def _wait_for_chain_time(target: int) -> None:
         time.sleep(min(5, max(1, target - chain.pending_timestamp)))
 
 
-@chain_command(names, "available")
+@read_command(names, "available")
 @click.argument("name")
 @click.option("--years", type=int, default=1, show_default=True)
 @json_option
@@ -152,7 +153,7 @@ def set_(network, account_alias, manifest_path, deployments_dir, name, session_i
     send(tx, dry_run, f"set {sns.normalize(name)!r} -> {session_id}")
 
 
-@chain_command(names, "resolve")
+@read_command(names, "resolve")
 @click.argument("name")
 @json_option
 def resolve(network, account_alias, manifest_path, deployments_dir, name):

@@ -19,6 +19,7 @@ from sesh.cli.common import (
     json_option,
     parse_amount,
     print_json,
+    read_command,
     send,
     sesh,
     want_json,
@@ -272,7 +273,7 @@ def set_endpoint(
     send(tx, dry_run, f"set node {node_id}'s endpoint to {endpoint}")
 
 
-@chain_command(node, "status")
+@read_command(node, "status")
 @click.argument("node_id", type=NODE_ID)
 @json_option
 def status(network, account_alias, manifest_path, deployments_dir, node_id):
@@ -337,7 +338,7 @@ def status(network, account_alias, manifest_path, deployments_dir, node_id):
     console.print(table)
 
 
-@chain_command(node, "list")
+@read_command(node, "list")
 @click.option("--open", "only_open", is_flag=True, help="Only nodes open for contributions.")
 @json_option
 def list_(network, account_alias, manifest_path, deployments_dir, only_open):

@@ -12,6 +12,7 @@ from sesh.cli.common import (
     dry_run_option,
     json_option,
     print_json,
+    read_command,
     send,
     want_json,
     when,
@@ -27,7 +28,7 @@ def pro() -> None:
     """
 
 
-@chain_command(pro, "plans")
+@read_command(pro, "plans")
 @json_option
 def plans(network, account_alias, manifest_path, deployments_dir):
     """List the plans with their price in USD and in SESH now.
@@ -84,7 +85,7 @@ def subscribe(network, account_alias, manifest_path, deployments_dir, pubkey, pl
         console.print(f"Pro until {when(session.suite.pro.expiry(key))}")
 
 
-@chain_command(pro, "status")
+@read_command(pro, "status")
 @click.option("--pubkey", required=True, help="The Pro public key (64 hex characters).")
 @json_option
 def status(network, account_alias, manifest_path, deployments_dir, pubkey):

@@ -15,6 +15,7 @@ from sesh.cli.common import (
     json_amount,
     json_option,
     print_json,
+    read_command,
     send,
     sesh,
     want_json,
@@ -37,7 +38,7 @@ def _node_ids(session: Session, node_ids: tuple[int, ...], address: str) -> list
     return suite.staking.nodes_of(address, suite.block_of("ServiceNodeStaking"))
 
 
-@chain_command(rewards, "show")
+@read_command(rewards, "show")
 @click.option(
     "--node", "node_ids", type=NODE_ID, multiple=True, help="Only this node (repeatable)."
 )

@@ -7,16 +7,16 @@ import click
 
 from sesh.cli.common import (
     ADDRESS,
-    SeshCommand,
+    ReadCommand,
     Session,
     chain_command,
-    chain_options,
     console,
     dry_run_option,
     json_amount,
     json_option,
     parse_amount,
     print_json,
+    read_options,
     send,
     sesh,
     want_json,
@@ -30,8 +30,8 @@ SPENDERS = {
 }
 
 
-@click.command("balance", cls=SeshCommand)
-@chain_options
+@click.command("balance", cls=ReadCommand)
+@read_options
 @click.option("--address", type=ADDRESS, help="Whose balances (default: the account's).")
 @json_option
 def balance(network, account_alias, manifest_path, deployments_dir, address):
@@ -39,12 +39,10 @@ def balance(network, account_alias, manifest_path, deployments_dir, address):
 
     Example: sesh balance --account TEST::2
     """
-    from ape import chain
-
     session = Session(network, account_alias, manifest_path, deployments_dir)
     who = session.address_or_account(address)
     token = session.suite.token
-    eth = int(chain.provider.get_balance(who))
+    eth = session.eth_balance(who)
     held = token.balance(who)
     allowances = {
         name: token.allowance(who, session.suite.manifest.address(name))

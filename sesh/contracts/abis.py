@@ -26,6 +26,8 @@ SHIPPED = (
     "ServiceNodeStaking",
     "SessionNameService",
     "SessionPro",
+    # The testnet SESH/USD feed `sesh feeds push` keeps fresh.
+    "KeeperAggregator",
 )
 
 

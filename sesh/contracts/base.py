@@ -70,17 +70,20 @@ def reason_of(exc: Exception) -> str:
 def view(contract: Any, method: str, *args: Any) -> Any:
     """`contract.method(*args)`, a view that may revert (prices read from oracles): the
     refusal is a `ContractError` with the contract's whole reason."""
-    from ape import chain
+    from sesh.contracts.rpc import RpcContract, web3_of
+
+    handler = getattr(contract, method)
+    if isinstance(contract, RpcContract):
+        return handler(*args)  # refusals are already `ContractError`s
     from ape.exceptions import ContractLogicError, VirtualMachineError
     from web3.exceptions import ContractLogicError as Web3Revert
 
-    handler = getattr(contract, method)
     try:
         return handler(*args)
     except (ContractLogicError, VirtualMachineError) as exc:
         data = "0x" + bytes(handler.encode_input(*args)).hex()
         try:
-            chain.provider.web3.eth.call({"to": str(contract.address), "data": data})
+            web3_of(contract).eth.call({"to": str(contract.address), "data": data})
         except Web3Revert as raw:
             raise ContractError(reason_of(raw)) from None
         raise ContractError(reason_of(exc)) from None
@@ -89,12 +92,13 @@ def view(contract: Any, method: str, *args: Any) -> Any:
 def indexed_ids(contract: Any, event: str, from_block: int, topics: list[Any] | None = None):
     """The first indexed argument (an id) of every `event` log of `contract` since
     `from_block`; `topics` filter the next indexed arguments."""
-    from ape import chain
     from eth_utils import keccak
+
+    from sesh.contracts.rpc import web3_of
 
     [abi] = [e for e in contract.contract_type.events if e.name == event]
     selector = "0x" + keccak(text=abi.selector).hex()
-    logs = chain.provider.web3.eth.get_logs(
+    logs = web3_of(contract).eth.get_logs(
         {
             "address": str(contract.address),
             "fromBlock": from_block,

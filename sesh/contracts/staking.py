@@ -123,12 +123,11 @@ class Staking(Wrapper):
         """Every node ever registered, in id order (from the `NodeRegistered` events),
         decoded with the bridge's event ABI (sesh.rules.events): one eth_getLogs, without
         Ape's query machinery, which costs seconds per command."""
-        from ape import chain
-
+        from sesh.contracts.rpc import web3_of
         from sesh.rules.events import EVENTS_BY_NAME, RawLog, decode_log
 
         spec = EVENTS_BY_NAME["NodeRegistered"]
-        logs = chain.provider.web3.eth.get_logs(
+        logs = web3_of(self.contract).eth.get_logs(
             {
                 "address": self.address,
                 "fromBlock": from_block,

@@ -11,6 +11,7 @@ from sesh.contracts.base import ContractError
 from sesh.contracts.names import Names
 from sesh.contracts.pool import RewardPool
 from sesh.contracts.pro import Pro
+from sesh.contracts.rpc import RpcContract
 from sesh.contracts.staking import Staking
 from sesh.contracts.token import Token
 from sesh.deploy.manifest import DEFAULT_DIRECTORY, Manifest, ManifestError
@@ -20,18 +21,30 @@ from sesh.deploy.suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
 class Suite:
     """Typed wrappers over the contracts recorded in a manifest (of the connected chain)."""
 
-    def __init__(self, manifest: Manifest):
+    def __init__(self, manifest: Manifest, w3: Any = None):
         self.manifest = manifest
+        # Reads go through this web3 (plain JSON-RPC, `sesh.contracts.rpc`) when given,
+        # else through Ape's connected provider.
+        self.w3 = w3
         # Passed to the token: told each permit's fields before it is signed.
         self.on_permit: Any = None
 
     @classmethod
-    def load(cls, manifest_path: Path | str | None = None, directory: Path | str | None = None):
-        """The suite of the connected chain: from `manifest_path` (refused if it is for
-        another chain), else `<directory>/<chain_id>.json`."""
-        from ape import chain
+    def load(
+        cls,
+        manifest_path: Path | str | None = None,
+        directory: Path | str | None = None,
+        w3: Any = None,
+    ):
+        """The suite of the connected chain (Ape's, or `w3`'s for plain JSON-RPC reads):
+        from `manifest_path` (refused if it is for another chain), else
+        `<directory>/<chain_id>.json`."""
+        if w3 is not None:
+            chain_id = _chain_id(w3)
+        else:
+            from ape import chain
 
-        chain_id = chain.chain_id
+            chain_id = chain.chain_id
         try:
             if manifest_path is not None:
                 manifest = Manifest.read(manifest_path, expected_chain_id=chain_id)
@@ -44,21 +57,30 @@ class Suite:
                     )
         except ManifestError as exc:
             raise ContractError(str(exc)) from None
-        return cls(manifest)
+        return cls(manifest, w3)
 
     def contract(self, name: str) -> Any:
-        from ape import chain
-
         entry = self.manifest.contracts.get(name)
         if entry is None:
             raise ContractError(
                 f"{name} is not in {self.manifest.path}; deploy it with `ape run deploy all`"
             )
-        if not chain.provider.get_code(entry.address):
+        if self.w3 is not None:
+            code = self.w3.eth.get_code(entry.address)
+        else:
+            from ape import chain
+
+            code = chain.provider.get_code(entry.address)
+        if not code:
             raise ContractError(
                 f"{name} is recorded at {entry.address} in {self.manifest.path}, but that "
                 "address holds no code on the connected chain (a stale manifest?)"
             )
+        if self.w3 is not None:
+            abi = abis.shipped_abi(entry.contract_type)
+            if abi is None:
+                raise ContractError(f"the SDK ships no ABI for {entry.contract_type}")
+            return RpcContract(self.w3, entry.address, entry.contract_type, abi)
         return abis.instance(entry.contract_type, entry.address)
 
     def block_of(self, name: str) -> int:
@@ -87,3 +109,17 @@ class Suite:
     @cached_property
     def pro(self) -> Pro:
         return Pro(self.contract(PRO), self.token)
+
+
+def _chain_id(w3: Any) -> int:
+    """The chain id over JSON-RPC; an unreachable node is a one-line `ContractError`."""
+    from requests.exceptions import RequestException
+
+    try:
+        return int(w3.eth.chain_id)
+    except (RequestException, OSError) as exc:
+        url = getattr(w3.provider, "endpoint_uri", "the RPC node")
+        raise ContractError(
+            f"cannot reach the RPC node at {url} ({type(exc).__name__}); is the chain "
+            "running, and is --network / SESH_NETWORK right?"
+        ) from None

@@ -101,7 +101,12 @@ def open_keys(path: Path | str, password: str) -> NodeKeys:
     crypto = document["crypto"]
     header = {k: v for k, v in document.items() if k != "crypto"}
     header["crypto"] = {k: v for k, v in crypto.items() if k != "ciphertext"}
-    key = _derive(password, crypto["kdfparams"])
+    try:
+        key = _derive(password, crypto["kdfparams"])
+    except (ValueError, MemoryError) as exc:  # scrypt parameters it refuses
+        raise KeystoreError(
+            f"cannot open {path}: its scrypt parameters are unusable ({exc})"
+        ) from None
     try:
         plaintext = crypto_aead_xchacha20poly1305_ietf_decrypt(
             bytes.fromhex(crypto["ciphertext"]), _aad(header), bytes.fromhex(crypto["nonce"]), key
@@ -144,7 +149,59 @@ def _read(path: Path) -> dict[str, Any]:
         raise KeystoreError(f"{path} is not a sesh node keystore")
     if document.get("version") != KEYSTORE_VERSION:
         raise KeystoreError(f"{path}: keystore version {document.get('version')} is unknown")
+    problem = _incomplete(document)
+    if problem is not None:
+        raise KeystoreError(
+            f"{path} is not a complete sesh node keystore ({problem}); restore it from your backup"
+        )
     return document
+
+
+# The fields every keystore of this version holds, and the text fields among them that
+# are hex.
+_TOP_FIELDS = ("node_id", "ed25519_pubkey", "bls_pubkey", "crypto")
+_CRYPTO_HEX = ("nonce", "ciphertext")
+_KDF_INTS = ("n", "r", "p")
+
+
+def _incomplete(document: dict[str, Any]) -> str | None:
+    """What is missing or malformed in a keystore document, or None (checked before use,
+    so an edited or truncated file is a `KeystoreError`, never a KeyError)."""
+    for name in _TOP_FIELDS:
+        if name not in document:
+            return f"field {name!r} missing"
+    for name in ("node_id", "ed25519_pubkey", "bls_pubkey"):
+        if not isinstance(document[name], str):
+            return f"field {name!r} is not text"
+    crypto = document["crypto"]
+    if not isinstance(crypto, dict):
+        return "field 'crypto' is not an object"
+    for name in (*_CRYPTO_HEX, "kdfparams"):
+        if name not in crypto:
+            return f"field 'crypto.{name}' missing"
+    for name in _CRYPTO_HEX:
+        if not _is_hex(crypto[name]):
+            return f"field 'crypto.{name}' is not hex"
+    params = crypto["kdfparams"]
+    if not isinstance(params, dict):
+        return "field 'crypto.kdfparams' is not an object"
+    for name in _KDF_INTS:
+        value = params.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return f"field 'crypto.kdfparams.{name}' is not a positive integer"
+    if not _is_hex(params.get("salt")):
+        return "field 'crypto.kdfparams.salt' is not hex"
+    return None
+
+
+def _is_hex(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -25,6 +25,10 @@ DEFAULT_DIRECTORY = Path("deploy")
 ARBITRUM_CHAIN_IDS = (42161, 42170, 421614)
 # Public chains a file may never declare local (mocks there would price real payments).
 PUBLIC_CHAIN_IDS = (1, 11155111, *ARBITRUM_CHAIN_IDS)
+# Chains with real value: a price feed one key sets (the keeper feed) is refused there.
+MAINNET_CHAIN_IDS = (1, 42161, 42170)
+# `feeds.sesh_usd = "keeper"`: a SESH/USD feed the keeper pushes (testnets, local chains).
+KEEPER_FEED = "keeper"
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
@@ -60,6 +64,11 @@ class SuiteConfig:
     mock_sesh_usd: int = 25 * USD // 100
     sesh_usd_feed: str | None = None
     feed_heartbeat: int = DAY
+    # feeds.sesh_usd = "keeper": deploy a KeeperAggregator at `keeper_sesh_usd` USD whose
+    # answer only `keeper` (default: the deploying account) pushes (`sesh feeds push`).
+    keeper_feed: bool = False
+    keeper_sesh_usd: int = 25 * USD // 100
+    keeper: str | None = None
     # "mock", "none" or an address.
     sequencer: str = "none"
     yearly_prices_usd: tuple[int, ...] = (640 * USD, 160 * USD, 20 * USD, 5 * USD)
@@ -124,9 +133,25 @@ class _Reader:
         pro = self._table("pro")
 
         mock_feeds = self._bool(feeds, "feeds.mock", False)
-        sesh_usd_feed = None if mock_feeds else self._address(feeds, "feeds.sesh_usd", None)
-        if not mock_feeds and sesh_usd_feed is None:
-            raise self._error("feeds.sesh_usd", "needed (a SESH/USD feed address) unless mock")
+        keeper_feed = not mock_feeds and feeds.get("sesh_usd") == KEEPER_FEED
+        if keeper_feed:
+            mainnets = sorted(set(ids) & set(MAINNET_CHAIN_IDS))
+            if mainnets:
+                raise self._error(
+                    "feeds.sesh_usd",
+                    f'= "{KEEPER_FEED}" is for testnets: on mainnet chain ids {mainnets} one '
+                    "key would set the price of real payments; give Chainlink's SESH/USD feed",
+                )
+            sesh_usd_feed = None
+        else:
+            sesh_usd_feed = None if mock_feeds else self._address(feeds, "feeds.sesh_usd", None)
+        if keeper_feed and self._usd(feeds, "feeds.keeper_sesh_usd", "0.25") <= 0:
+            raise self._error("feeds.keeper_sesh_usd", "must be a price above 0 USD")
+        if not mock_feeds and not keeper_feed and sesh_usd_feed is None:
+            raise self._error(
+                "feeds.sesh_usd",
+                f'needed (a SESH/USD feed address, or "{KEEPER_FEED}" on a testnet) unless mock',
+            )
         sequencer = feeds.get("sequencer", "none")
         if sequencer not in ("mock", "none"):
             sequencer = self._address(feeds, "feeds.sequencer", None)
@@ -169,6 +194,9 @@ class _Reader:
             mock_feeds=mock_feeds,
             mock_sesh_usd=self._usd(feeds, "feeds.mock_sesh_usd", "0.25"),
             sesh_usd_feed=sesh_usd_feed,
+            keeper_feed=keeper_feed,
+            keeper_sesh_usd=self._usd(feeds, "feeds.keeper_sesh_usd", "0.25"),
+            keeper=self._address(feeds, "feeds.keeper", None),
             feed_heartbeat=self._int(feeds, "feeds.heartbeat", DAY, 60, 3 * DAY),
             sequencer=sequencer,
             yearly_prices_usd=tuple(

@@ -149,6 +149,8 @@ class Deployer:
         call = {"from": str(self.account.address), "data": "0x" + bytes(txn.data).hex()}
         if txn.receiver:
             call["to"] = str(txn.receiver)
+        if getattr(txn, "value", 0):
+            call["value"] = hex(int(txn.value))
         return chain.provider.web3.eth.estimate_gas(call) * 125 // 100
 
     def _resume(self, key: str) -> Any | None:
@@ -238,3 +240,127 @@ def set_aside_if_from_an_earlier_chain(manifest: Manifest, echo: Callable[[str],
         f"is kept as {kept}, starting a new one"
     )
     return True
+
+
+@dataclass(frozen=True)
+class L2Tickets:
+    """The two retryable tickets `registerTokenOnL2` pays (the gateway's and the router's),
+    as the Arbitrum SDK's `registerCustomToken` estimates them; each ticket's value is its
+    submission cost plus its gas at the bid."""
+
+    max_submission_cost_for_gateway: int
+    max_submission_cost_for_router: int
+    max_gas_for_gateway: int
+    max_gas_for_router: int
+    gas_price_bid: int
+
+    @property
+    def value_for_gateway(self) -> int:
+        return self.max_submission_cost_for_gateway + self.max_gas_for_gateway * self.gas_price_bid
+
+    @property
+    def value_for_router(self) -> int:
+        return self.max_submission_cost_for_router + self.max_gas_for_router * self.gas_price_bid
+
+
+def _call_address(w3: Any, to: str, signature: str, *args: str) -> str | None:
+    """`to.<signature>(args)` answering one address over JSON-RPC, or None if the call
+    fails or the answer is not one ABI-encoded address."""
+    from eth_abi import encode
+    from eth_utils import keccak, to_checksum_address
+
+    types = signature[signature.index("(") + 1 : -1].split(",") if args else []
+    data = keccak(text=signature)[:4] + encode(types, list(args))
+    try:
+        answer = bytes(w3.eth.call({"to": to, "data": "0x" + data.hex()}))
+    except Exception:  # a revert, a missing function: no usable answer
+        return None
+    if len(answer) != 32 or any(answer[:12]):
+        return None
+    return to_checksum_address(answer[12:])
+
+
+def check_l2_counterpart(l1_token: str, l2_token: str, l2_w3: Any) -> None:
+    """Refuse (`DeployError`) unless `l2_token`, on the chain `l2_w3` reads, is a deployed
+    contract whose `l1Address()` is `l1_token`.
+
+    Arbitrum's L1 custom gateway makes a token's first registration permanent (a second
+    one to another address reverts `NO_UPDATE_TO_DIFFERENT_ADDR`), and its L2 gateway
+    sends every deposit back when the L2 token names another L1 token: a pairing made
+    with a wrong address cannot be repaired, so it is checked on L2 before anything is
+    signed on L1."""
+    from eth_utils import to_checksum_address
+
+    l1, l2 = to_checksum_address(l1_token), to_checksum_address(l2_token)
+    try:
+        chain_id = int(l2_w3.eth.chain_id)
+        code = l2_w3.eth.get_code(l2)
+    except Exception as exc:
+        raise DeployError(f"cannot read the L2 chain to check {l2}: {exc}") from None
+    if not code:
+        raise DeployError(
+            f"no contract at {l2} on the L2 chain (chain id {chain_id}); deploy it first with "
+            f"`ape run deploy l2-token --l1-token {l1}` and register that address"
+        )
+    answered = _call_address(l2_w3, l2, "l1Address()")
+    if answered is None:
+        raise DeployError(
+            f"{l2} on the L2 chain (chain id {chain_id}) has no l1Address(): not a bridged "
+            "token; registering it would pair SESH with it for good"
+        )
+    if answered != l1:
+        raise DeployError(
+            f"{l2} on the L2 chain (chain id {chain_id}) answers l1Address() = {answered}, not "
+            f"this token {l1}: the gateway would pair them for good and send every deposit "
+            f"back; deploy the L2 token with --l1-token {l1}"
+        )
+
+
+def register_token_on_l2(
+    deployer: Deployer, l1_token: Any, l2_token: str, l2_w3: Any, tickets: L2Tickets
+) -> bool:
+    """Register `l2_token` as the L1 token's bridged twin (`registerTokenOnL2`, owner only),
+    after checking its `l1Address()` on L2; done when the token's gateway reports that L2
+    address, refused when the gateway already holds another. Returns whether it sent."""
+    from eth_utils import to_checksum_address
+
+    from sesh.contracts.rpc import web3_of
+
+    l2 = to_checksum_address(l2_token)
+    l1 = str(l1_token.address)
+    gateway = str(l1_token.L1_CUSTOM_GATEWAY())
+    if int(gateway, 16) == 0:
+        raise DeployError(f"{l1} was deployed without an L1 gateway: it cannot be bridged")
+    l1_w3 = web3_of(l1_token)
+
+    def registered() -> str | None:
+        found = _call_address(l1_w3, gateway, "calculateL2TokenAddress(address)", l1)
+        return None if found is None or int(found, 16) == 0 else found
+
+    current = registered()
+    if current is not None and current != l2:
+        raise DeployError(
+            f"{l1} is already registered with the gateway {gateway} to {current}; the gateway "
+            f"never changes it, so {l2} cannot be registered"
+        )
+    if current is None:
+        check_l2_counterpart(l1, l2, l2_w3)
+    total = tickets.value_for_gateway + tickets.value_for_router
+    return deployer.step(
+        "token.registered_on_l2",
+        f"registerTokenOnL2({l2}) with the gateway {gateway} (tickets: {total} wei)",
+        lambda: registered() == l2,
+        lambda: l1_token.registerTokenOnL2.as_transaction(
+            l2,
+            tickets.max_submission_cost_for_gateway,
+            tickets.max_submission_cost_for_router,
+            tickets.max_gas_for_gateway,
+            tickets.max_gas_for_router,
+            tickets.gas_price_bid,
+            tickets.value_for_gateway,
+            tickets.value_for_router,
+            str(deployer.account.address),
+            value=total,
+            sender=deployer.account,
+        ),
+    )

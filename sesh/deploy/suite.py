@@ -39,6 +39,8 @@ SUITE_CONTRACTS = (TOKEN, POOL, VERIFIER, STAKING, NAMES, PRO)
 # The mock sequencer feed reports the sequencer "up since 1970": older than any grace period.
 MOCK_SEQUENCER_UP_SINCE = 1
 FEED_DECIMALS = 8
+# The SESH/USD feed a keeper pushes, on testnets without a Chainlink feed.
+KEEPER_FEED_TYPE = "KeeperAggregator"
 
 
 @dataclass
@@ -103,6 +105,22 @@ class SuiteDeployment:
                         FEED_DECIMALS,
                         config.mock_sesh_usd,
                         "SESH / USD",
+                    ),
+                )
+            )
+        if config.keeper_feed:
+            steps.append(
+                self._contract_step(
+                    SESH_USD_FEED,
+                    f"keeper SESH/USD feed at {config.keeper_sesh_usd / USD} USD, pushed by "
+                    f"{config.keeper or 'the deploying account'} (`sesh feeds push`)",
+                    lambda: self._deploy(
+                        SESH_USD_FEED,
+                        KEEPER_FEED_TYPE,
+                        FEED_DECIMALS,
+                        config.keeper_sesh_usd,
+                        "SESH / USD",
+                        config.keeper or str(self.deployer.account.address),
                     ),
                 )
             )
@@ -441,6 +459,10 @@ class SuiteDeployment:
             _equal("pro.SEQUENCER_UPTIME_FEED", pro.SEQUENCER_UPTIME_FEED(), sequencer),
             _equal("pro.pay_tokens(SESH).feed", pro.pay_tokens(token)[0], feed),
         ]
+        if config.keeper_feed:
+            keeper = config.keeper or str(self.deployer.account.address)
+            feed_c = self._i(SESH_USD_FEED)
+            checks.append(_equal("SeshUsdFeed.keeper", feed_c.keeper(), keeper))
         for plan in config.plans:
             checks.append(
                 _equal(
@@ -501,7 +523,7 @@ class SuiteDeployment:
         return str(self._i(name).address)
 
     def _sesh_usd_feed(self) -> str:
-        if self.config.mock_feeds:
+        if self.config.mock_feeds or self.config.keeper_feed:
             return self._a(SESH_USD_FEED)
         assert self.config.sesh_usd_feed is not None
         return self.config.sesh_usd_feed

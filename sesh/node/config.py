@@ -38,7 +38,7 @@
 
     [onion]
     max_request_bytes = 10485760             # larger onion requests are refused (413)
-    relay_timeout = 20.0                     # seconds to wait for the next hop
+    relay_timeout = 30.0                     # seconds to wait for the next hop (> server_timeout)
     server_relay = true                      # relay to servers (file server) for clients
     server_timeout = 25.0                    # seconds to wait for such a server
     allow_private_servers = false            # also relay to loopback/private addresses (devnet)
@@ -150,7 +150,7 @@ class StorageConfig:
 @dataclass(frozen=True)
 class OnionConfig:
     max_request_bytes: int = 10 << 20
-    relay_timeout: float = 20.0
+    relay_timeout: float = 30.0
     server_relay: bool = True
     server_timeout: float = 25.0
     allow_private_servers: bool = False
@@ -331,7 +331,7 @@ def parse_config(data: dict[str, Any], base: Path, path: Path | None = None) -> 
         max_request_bytes=_int(
             onion_data.get("max_request_bytes", 10 << 20), "onion.max_request_bytes", minimum=1024
         ),
-        relay_timeout=_float(onion_data.get("relay_timeout", 20.0), "onion.relay_timeout"),
+        relay_timeout=_float(onion_data.get("relay_timeout", 30.0), "onion.relay_timeout"),
         server_relay=_flag(onion_data.get("server_relay", True), "onion.server_relay"),
         server_timeout=_float(onion_data.get("server_timeout", 25.0), "onion.server_timeout"),
         allow_private_servers=_flag(
@@ -516,6 +516,13 @@ def _listen(value: Any) -> tuple[str, int]:
         number = int(port)
     except ValueError:
         raise ConfigError(f"node.listen: port {port!r} is not a number") from None
-    if not 0 <= number <= 65535:
+    if number == 0:
+        # Port 0 binds a random port: the node would serve where its registered endpoint
+        # does not point, fail every peer test and be voted out.
+        raise ConfigError(
+            "node.listen: port 0 would pick a random port, not the one registered; give the "
+            "port of the node's endpoint (e.g. 22021)"
+        )
+    if not 1 <= number <= 65535:
         raise ConfigError(f"node.listen: port {number} out of range")
     return host.strip("[]"), number

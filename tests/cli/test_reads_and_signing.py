@@ -108,3 +108,46 @@ def test_keyfile_account__wrong_passphrase_or_failed_check__refused_before_any_p
                                 input_text="", env=env))  # fmt: skip
     assert error == "Error: staking: unknown node 7"
     assert devchain.sesh_balance(DELEGATOR) == 100_000 * 10**9
+
+
+def test_reads__over_plain_rpc__print_what_they_print_through_ape(sesh, tmp_path, devchain):
+    # Read commands skip Ape (its network parsing costs 2.4 s of CPU) and read over plain
+    # JSON-RPC with the shipped ABIs; SESH_READS_THROUGH_APE=1 sends them through Ape.
+    path = tmp_path / "node-keys.json"
+    keystore.create(path, NodeKeys.generate(), PASSWORD)
+    ok(sesh("node", "register", "--keystore", str(path), "--endpoint", "203.0.113.7:22021",
+            "--account", "TEST::1", "--stake", "12500", "--fee", "5", "--force",
+            "--reserve", f"{DELEGATOR}=5000"))  # fmt: skip
+    env = _keyfile_account(tmp_path)
+    reads = [
+        ("node", "status", "1", "--json"),
+        ("node", "list", "--json"),
+        ("node", "list"),
+        ("balance", "--account", "TEST::2", "--json"),
+        ("balance", "--account", "operator", "--json"),  # a keyfile account's address
+        ("balance",),  # no account on a local chain: test account 0
+        ("rewards", "show", "--account", "TEST::1", "--json"),
+        ("pro", "plans", "--json"),
+        ("names", "available", "alice", "--json"),
+    ]
+    for args in reads:
+        plain = ok(sesh(*args, env=env))
+        through_ape = ok(sesh(*args, env={**env, "SESH_READS_THROUGH_APE": "1"}))
+        assert plain == through_ape, args
+    assert (
+        json.loads(ok(sesh("balance", "--account", "operator", "--json", env=env)))["account"]
+        == OPERATOR
+    )
+    # A refusal reads the same either way.
+    for extra in ({}, {"SESH_READS_THROUGH_APE": "1"}):
+        error = one_line_error(sesh("names", "resolve", "nobody", env=extra))
+        assert error == "Error: sns: 'nobody' resolves to nothing"
+
+
+def test_reads__over_plain_rpc__unreachable_node_or_unknown_account__one_line_errors(sesh):
+    error = one_line_error(
+        sesh("node", "status", "1", "--network", "arbitrum:devnet:http://127.0.0.1:9")
+    )
+    assert "cannot reach the RPC node at http://127.0.0.1:9" in error
+    assert "no test account TEST::-1" in one_line_error(sesh("balance", "--account", "TEST::-1"))
+    assert "no account named 'nobody'" in one_line_error(sesh("balance", "--account", "nobody"))

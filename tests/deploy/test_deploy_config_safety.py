@@ -59,3 +59,49 @@ def test_mocks_on_a_chain_declared_local_are_accepted(tmp_path):
 def test_a_public_chain_declared_local_is_refused(tmp_path, chain_id):
     with pytest.raises(ConfigError, match="chain.local cannot be true with public chain ids"):
         _config(tmp_path, f"ids = [31337, {chain_id}]\nlocal = true", "mock = true")
+
+
+# ----- the keeper feed: a testnet's SESH/USD price (issue #20, 7)
+
+
+@pytest.mark.parametrize("chain_id", [1, 42161, 42170])
+def test_keeper_feed_on_a_mainnet_chain_id_is_refused(tmp_path, chain_id):
+    feeds = f'sesh_usd = "keeper"\nsequencer = "{REAL_SEQUENCER}"'
+    with pytest.raises(ConfigError, match=r'feeds.sesh_usd = "keeper" is for testnets'):
+        _config(tmp_path, f"ids = [{chain_id}]", feeds)
+
+
+def test_keeper_feed_on_arbitrum_sepolia_is_accepted_with_its_price_and_keeper(tmp_path):
+    keeper = "0x" + "33" * 20
+    feeds = (
+        f'sesh_usd = "keeper"\nkeeper_sesh_usd = "0.31"\nkeeper = "{keeper}"\n'
+        f'sequencer = "{REAL_SEQUENCER}"'
+    )
+    config = _config(tmp_path, "ids = [421614]", feeds)
+    assert config.keeper_feed and config.sesh_usd_feed is None and not config.mock_feeds
+    assert (config.keeper_sesh_usd, config.keeper) == (31_000_000, keeper)
+
+
+def test_keeper_feed_defaults_to_a_quarter_dollar_pushed_by_the_deployer(tmp_path):
+    feeds = f'sesh_usd = "keeper"\nsequencer = "{REAL_SEQUENCER}"'
+    config = _config(tmp_path, "ids = [421614]", feeds)
+    assert (config.keeper_sesh_usd, config.keeper) == (25_000_000, None)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ('keeper_sesh_usd = "0"', "feeds.keeper_sesh_usd must be a price above 0 USD"),
+        ('keeper = "nobody"', "feeds.keeper is not an address"),
+    ],
+)
+def test_keeper_feed_with_a_bad_price_or_keeper_is_refused(tmp_path, setting, message):
+    feeds = f'sesh_usd = "keeper"\n{setting}\nsequencer = "{REAL_SEQUENCER}"'
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, "ids = [421614]", feeds)
+
+
+def test_a_feed_that_is_neither_an_address_nor_keeper_is_refused(tmp_path):
+    feeds = f'sesh_usd = "chainlink"\nsequencer = "{REAL_SEQUENCER}"'
+    with pytest.raises(ConfigError, match="feeds.sesh_usd is not an address"):
+        _config(tmp_path, "ids = [421614]", feeds)

@@ -151,7 +151,8 @@ def test_config__with_a_bad_value__names_the_key(tmp_path, edit, message):
 
 
 def test_config__sepolia_example__refuses_its_placeholders():
-    with pytest.raises(ConfigError, match="feeds.sesh_usd is not an address"):
+    # Its SESH/USD feed is the keeper feed; the sequencer feed's address is a placeholder.
+    with pytest.raises(ConfigError, match="feeds.sequencer is not an address"):
         load_config(ROOT / "deploy" / "sepolia.toml")
 
 

@@ -126,3 +126,91 @@ def test_local_manifest__of_an_earlier_chain__set_aside_and_the_deployment_start
     # A manifest whose contracts are on this chain is this chain's: kept as it is.
     assert not set_aside_if_from_an_earlier_chain(manifest, said.append)
     assert manifest.contracts["SessionToken"].address == token.address
+
+
+# ----- registering the bridged twin (issue #16, 7): the L2 token's l1Address() is checked
+# before the L1 registration, which Arbitrum's gateway makes permanent. One chain plays
+# both layers here (the L2 reads go through plain JSON-RPC to the same anvil).
+
+TICKETS = dict(
+    max_submission_cost_for_gateway=11, max_submission_cost_for_router=12,
+    max_gas_for_gateway=1_000, max_gas_for_router=500, gas_price_bid=2,
+)  # fmt: skip
+
+
+@pytest.fixture
+def bridge(project, accounts, manifest, chain):
+    """The gateway mocks, an L1 SessionToken using them, a Deployer and a web3 on 'L2'."""
+    from sesh.contracts.rpc import web3_for
+
+    owner = accounts[0]
+    l1_gateway = owner.deploy(project.MockL1CustomGateway)
+    l2_gateway = owner.deploy(project.MockL2CustomGateway)
+    router = owner.deploy(project.MockL1GatewayRouter)
+    l1_gateway.set_counterpart(l2_gateway, sender=owner)
+    l2_gateway.set_counterpart(l1_gateway, sender=owner)
+    deployer = Deployer(account=owner, manifest=manifest, echo=lambda _: None)
+    token = deploy_token(deployer, None, l1_gateway.address, router.address)
+    l2_w3 = web3_for(chain.provider.web3.provider.endpoint_uri)
+    return deployer, token, l1_gateway, l2_gateway, router, l2_w3
+
+
+def test_register_l2__l2_token_naming_this_token__registers_once_then_sends_nothing(
+    project, accounts, bridge
+):
+    from sesh.deploy.steps import L2Tickets, register_token_on_l2
+
+    deployer, token, l1_gateway, l2_gateway, router, l2_w3 = bridge
+    twin = accounts[0].deploy(project.SessionTokenL2, l2_gateway, token)
+    tickets = L2Tickets(**TICKETS)
+    assert register_token_on_l2(deployer, token, twin.address, l2_w3, tickets)
+    assert l1_gateway.l1_to_l2_token(token) == twin.address
+    assert router.l1_token_to_gateway(token) == l1_gateway.address
+    # Each ticket paid its submission cost plus its gas at the bid.
+    assert l1_gateway.balance == 11 + 1_000 * 2 and router.balance == 12 + 500 * 2
+    assert "token.registered_on_l2" in deployer.manifest.steps
+    nonce = accounts[0].nonce
+    assert not register_token_on_l2(deployer, token, twin.address, l2_w3, tickets)
+    assert accounts[0].nonce == nonce
+
+
+def test_register_l2__l2_token_naming_another_token__refused_before_anything_is_sent(
+    project, accounts, bridge
+):
+    from sesh.deploy.steps import L2Tickets, register_token_on_l2
+
+    deployer, token, l1_gateway, l2_gateway, _router, l2_w3 = bridge
+    zero = "0x" + "00" * 20
+    other = accounts[1].deploy(project.SessionToken, accounts[1], zero, zero)
+    wrong = accounts[0].deploy(project.SessionTokenL2, l2_gateway, other)
+    nonce = accounts[0].nonce
+    with pytest.raises(DeployError, match=rf"answers l1Address\(\) = {other.address}, not"):
+        register_token_on_l2(deployer, token, wrong.address, l2_w3, L2Tickets(**TICKETS))
+    assert accounts[0].nonce == nonce
+    assert l1_gateway.l1_to_l2_token(token) == "0x" + "00" * 20
+
+
+@pytest.mark.parametrize("target", ["no code", "not a bridged token"])
+def test_register_l2__an_address_that_is_no_bridged_token__refused(accounts, bridge, target):
+    from sesh.deploy.steps import L2Tickets, register_token_on_l2
+
+    deployer, token, l1_gateway, _l2_gateway, router, l2_w3 = bridge
+    address = accounts[5].address if target == "no code" else router.address
+    expected = "no contract at" if target == "no code" else r"has no l1Address\(\)"
+    nonce = accounts[0].nonce
+    with pytest.raises(DeployError, match=expected):
+        register_token_on_l2(deployer, token, address, l2_w3, L2Tickets(**TICKETS))
+    assert accounts[0].nonce == nonce
+
+
+def test_register_l2__already_registered_to_another_l2_token__refused_with_why(
+    project, accounts, bridge
+):
+    from sesh.deploy.steps import L2Tickets, register_token_on_l2
+
+    deployer, token, _l1_gateway, l2_gateway, _router, l2_w3 = bridge
+    first = accounts[0].deploy(project.SessionTokenL2, l2_gateway, token)
+    second = accounts[0].deploy(project.SessionTokenL2, l2_gateway, token)
+    register_token_on_l2(deployer, token, first.address, l2_w3, L2Tickets(**TICKETS))
+    with pytest.raises(DeployError, match="the gateway never changes it"):
+        register_token_on_l2(deployer, token, second.address, l2_w3, L2Tickets(**TICKETS))

@@ -77,8 +77,9 @@ class StakingDriver:
         reserved: list[tuple[str, int]] | None = None,
         bad_ed25519_signature: bool = False,
         endpoint: str | None = None,
+        keys: NodeKeys | None = None,
     ) -> int:
-        keys = node_keys(index)
+        keys = keys or node_keys(index)
         pubkey, sig, bls_key, pop = keys.registration_args(
             self.w3.eth.chain_id, self.address, operator
         )

@@ -92,6 +92,9 @@ manifest = "412346.json"
         ),
         ((f'staking = "{STAKING}"', 'staking = "0x12"'), "contracts.staking"),
         (('listen = "127.0.0.1:22021"', 'listen = "nowhere"'), "node.listen"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:0"'), "node.listen: port 0 would"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:65536"'), "port 65536 out of"),
+        (('listen = "127.0.0.1:22021"', 'listen = "127.0.0.1:-1"'), "port -1 out of range"),
         (
             ("confirmations = 3", "confirmations = 3\nconfirmation = 4"),
             "unknown key chain.confirmation",
@@ -110,3 +113,23 @@ def test_config__unreadable_or_invalid_toml_is_a_clear_error(tmp_path):
         load_config(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(write(tmp_path, "[chain\n"))
+
+
+@pytest.mark.parametrize("port", [1, 22021, 65535])
+def test_config__listen_ports_from_1_to_65535_are_accepted(tmp_path, port):
+    text = VALID.replace('listen = "127.0.0.1:22021"', f'listen = "127.0.0.1:{port}"')
+    assert load_config(write(tmp_path, text)).node.listen_port == port
+
+
+def test_config__a_hop_waits_longer_for_the_next_hop_than_the_last_hop_waits_for_a_server(
+    tmp_path,
+):
+    # The waits nest along a path: a relay giving up before the last hop's server wait
+    # turns a slow server's answer into the relay's own 504.
+    from sesh.node.onion.relay import ServerRelaySettings
+    from sesh.node.onion.router import OnionSettings
+
+    onion = load_config(write(tmp_path, VALID)).onion
+    assert (onion.relay_timeout, onion.server_timeout) == (30.0, 25.0)
+    assert OnionSettings().relay_timeout > ServerRelaySettings().timeout
+    assert onion.relay_timeout > onion.server_timeout

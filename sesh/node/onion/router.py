@@ -68,7 +68,11 @@ MAX_RELAY_RESPONSE_BYTES = 16 << 20
 @dataclass
 class OnionSettings:
     max_request_bytes: int = 10 << 20  # Session's storage server's bound
-    relay_timeout: float = 20.0
+    # Longer than the last hop's wait for a server (`ServerRelaySettings.timeout`, 25 s)
+    # plus the inner hops' forwarding, so a slow server's 504, encrypted for the client by
+    # the last hop, reaches the client instead of this hop's own plain 504; Session's
+    # nodes wait 30 s too, as long as our client waits for its answer.
+    relay_timeout: float = 30.0
 
 
 class OnionRouter:

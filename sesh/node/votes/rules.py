@@ -92,6 +92,9 @@ class Observation:
     activated_at: int | None  # chain time of its activation
     failing_for: float  # seconds of its current failure streak in this node's tests
     failures: int  # failed tests in a row
+    # Why this node's registry keeps the node out of swarms for good (a registration the
+    # network refuses to serve: bad Ed25519 signature, Ed25519 key already held), or None.
+    excluded: str | None = None
 
 
 def refusal(
@@ -136,6 +139,11 @@ def refusal(
         return None
     if request.node_id == own_node_id:
         return "a node does not sign its own removal"
+    if request.action == REMOVE and observed.excluded is not None:
+        # A refused registration is removed at once, tests or not (docs/protocol.md,
+        # "Refused registrations"): the exclusion is deterministic, every synced bridge
+        # sees it. Only `remove`: no penalty for what may be an operator's mistake.
+        return None
     needed = policy.remove_after if request.action == REMOVE else policy.liquidate_after
     if observed.failures == 0:
         return f"node {request.node_id} passes this node's tests"
@@ -202,6 +210,17 @@ def aggregator_rank(
     failing left out, in ascending id. None if it is not in that swarm (or failing)."""
     bad = set(unhealthy) | {failing_node}
     line = sorted(n for n in swarm if n not in bad)
+    return line.index(own_node_id) if own_node_id in line else None
+
+
+def refused_registration_rank(
+    own_node_id: int, serving: Iterable[int], unhealthy: Iterable[int]
+) -> int | None:
+    """This node's place in line to lead the removal of a refused registration (a node in
+    the network its registry excludes): its index among the serving nodes in ascending id,
+    those this node sees failing left out. None if it does not serve (or is failing)."""
+    bad = set(unhealthy)
+    line = sorted(n for n in set(serving) if n not in bad)
     return line.index(own_node_id) if own_node_id in line else None
 
 

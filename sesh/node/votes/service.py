@@ -1,6 +1,7 @@
 """Network votes in the bridge (DESIGN §7): the node tests its peers every round, signs what
 its own view supports (`POST /bls/sign`), and leads the votes it is first in line for:
-the removal of a failing member of its swarm, and its own fast exit.
+the removal of a failing member of its swarm, the removal of a registration the network
+refuses to serve (lowest-id serving node first), and its own fast exit.
 
 Routes: `POST /bls/sign` (`{action, node_id, timestamp}` -> the node's BLS signature, or
 403 with the reason it will not sign) and `GET /votes` (this node's peer tests, votes and
@@ -44,6 +45,7 @@ from sesh.node.votes.rules import (
     aggregator_rank,
     parse_sign_request,
     refusal,
+    refused_registration_rank,
     takes_the_lead,
     test_sample,
 )
@@ -61,6 +63,10 @@ class Snapshot:
     swarm_of: dict[int, int]
     swarms: dict[int, list[int]]
     voters: list[Voter]
+    # The nodes in the network the registry excludes (refused registrations) -> why.
+    refused: dict[int, str]
+    # The serving nodes (in the network and not excluded).
+    serving: list[int]
     own_id: int | None
     own_status: str | None
     own_bls: bytes | None
@@ -107,6 +113,8 @@ class VotesService:
         self._activated_at: dict[int, int] = {}
         # failing node -> (this node's place in line to lead its removal, since when).
         self._rank_since: dict[int, tuple[int, float]] = {}
+        # refused registration -> (this node's place in line, since when, first seen when).
+        self._refused_since: dict[int, tuple[int, float, float]] = {}
         self._stop = asyncio.Event()
 
     def session(self) -> aiohttp.ClientSession:
@@ -164,6 +172,12 @@ class VotesService:
                     for node in registry.nodes.values()
                     if node.status in NETWORK_STATUSES
                 ],
+                refused={
+                    n: node.excluded
+                    for n, node in registry.nodes.items()
+                    if node.status in NETWORK_STATUSES and node.excluded is not None
+                },
+                serving=sorted(n for n, node in registry.nodes.items() if node.serving),
                 own_id=own.node_id if own else None,
                 own_status=own.status if own else None,
                 own_bls=own.bls_pubkey if own else None,
@@ -235,10 +249,33 @@ class VotesService:
             action = LIQUIDATE if failing_for >= self.config.liquidate_after else REMOVE
             self._start(action, node_id, self._still_failing(node_id))
         self._rank_since = rank_since
+        self._lead_refused(snap, unhealthy, now)
         if self.config.exit_votes and snap.own_status == "exiting":
             activated_at = await self.activated_at(snap.own_id)
             if activated_at and self.clock.now() >= activated_at + MIN_EXIT_AGE:
                 self._start(EXIT, snap.own_id, lambda: None)
+
+    def _lead_refused(self, snap: Snapshot, unhealthy: set[int], now: float) -> None:
+        """Start the removal of the refused registrations in the network that this node is
+        in line for: the lowest-id serving node leads as soon as it sees one; the next in
+        line takes over `takeover_delay` later per place (docs/protocol.md, "Refused
+        registrations")."""
+        assert snap.own_id is not None
+        refused_since: dict[int, tuple[int, float, float]] = {}
+        rank = refused_registration_rank(snap.own_id, snap.serving, unhealthy)
+        for node_id, reason in sorted(snap.refused.items()):
+            if rank is None:
+                continue
+            held, since, seen = self._refused_since.get(node_id, (rank, now, now))
+            if held != rank:
+                since = now
+            refused_since[node_id] = (rank, since, seen)
+            if not takes_the_lead(rank, now - seen, now - since, 0.0, self.config.takeover_delay):
+                continue
+            if (REMOVE, node_id) not in self._votes:
+                log.warning("node %d is in the network but refused (%s)", node_id, reason)
+            self._start(REMOVE, node_id, lambda: None)
+        self._refused_since = refused_since
 
     def _still_failing(self, node_id: int) -> Callable[[], str | None]:
         def check() -> str | None:
@@ -301,6 +338,7 @@ class VotesService:
             own_ok = own is not None and own.status in NETWORK_STATUSES
             own_bls = own.bls_pubkey if own else None
             status = target.status if target else None
+            excluded = target.excluded if target else None
         if not own_ok or own_id is None:
             return _error(503, "this node is not in the network")
         assert self.identity.bls_pubkey is not None
@@ -310,12 +348,12 @@ class VotesService:
             activated_at = None
             if req.action == EXIT and status in NETWORK_STATUSES:
                 activated_at = await self.activated_at(req.node_id)
-            reason = self._judge(req, status, activated_at, own_id)
+            reason = self._judge(req, status, activated_at, own_id, excluded)
             drift = abs(req.timestamp - self.clock.now())
             if reason is not None and drift > self.policy.clock_tolerance:
                 # The chain's clock may have jumped (a dev chain): look again before refusing.
                 await self.clock.refresh()
-                reason = self._judge(req, status, activated_at, own_id)
+                reason = self._judge(req, status, activated_at, own_id, excluded)
         except (NoProviderError, ProviderError, ChainTxError) as exc:
             return _error(503, f"chain unavailable: {exc}")
         if reason is not None:
@@ -337,13 +375,21 @@ class VotesService:
             }
         )
 
-    def _judge(self, req, status: str | None, activated_at: int | None, own_id: int) -> str | None:
+    def _judge(
+        self,
+        req,
+        status: str | None,
+        activated_at: int | None,
+        own_id: int,
+        excluded: str | None = None,
+    ) -> str | None:
         state = self.db.peer(req.node_id)
         observed = Observation(
             status=status,
             activated_at=activated_at,
             failing_for=state.failing_for(self.wall()) if state else 0.0,
             failures=state.failures if state else 0,
+            excluded=excluded,
         )
         return refusal(req, observed, own_id, self.clock.now(), self.policy)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sesh.node.votes.rules import aggregator_rank, takes_the_lead
+from sesh.node.votes.rules import aggregator_rank, refused_registration_rank, takes_the_lead
 
 REMOVE_AFTER, DELAY = 15.0, 10.0
 
@@ -37,3 +37,24 @@ def test_lead__a_node_that_just_moved_up__waits_again_at_its_new_place():
     assert takes_the_lead(0, old, 0.0, REMOVE_AFTER, DELAY)
     assert not takes_the_lead(1, old, DELAY - 0.1, REMOVE_AFTER, DELAY)
     assert takes_the_lead(1, old, DELAY, REMOVE_AFTER, DELAY)
+
+
+def test_refused_rank__the_lowest_id_serving_node_leads_and_the_unhealthy_are_skipped():
+    serving = [9, 3, 7, 5]
+    assert refused_registration_rank(3, serving, unhealthy=[]) == 0
+    assert refused_registration_rank(9, serving, unhealthy=[]) == 3
+    # The first in line seen failing: the next one moves up.
+    assert refused_registration_rank(5, serving, unhealthy=[3]) == 0
+
+
+def test_refused_rank__a_node_that_does_not_serve_or_fails__is_not_in_line():
+    serving = [9, 3, 7, 5]
+    assert refused_registration_rank(4, serving, unhealthy=[]) is None  # excluded itself
+    assert refused_registration_rank(3, serving, unhealthy=[3]) is None
+
+
+def test_refused_lead__the_first_leads_at_once_the_next_after_its_takeover_delay():
+    # A refused registration needs no failure period: remove_after is 0.
+    assert takes_the_lead(0, 0.0, 0.0, 0.0, DELAY)
+    assert not takes_the_lead(1, DELAY - 0.1, DELAY, 0.0, DELAY)
+    assert takes_the_lead(1, DELAY, DELAY, 0.0, DELAY)

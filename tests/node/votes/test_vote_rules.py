@@ -38,8 +38,9 @@ def seen(
     failures: int = 0,
     failing_for: float = 0.0,
     activated_at: int | None = None,
+    excluded: str | None = None,
 ) -> Observation:
-    return Observation(status, activated_at, failing_for, failures)
+    return Observation(status, activated_at, failing_for, failures, excluded)
 
 
 def judge(action: str, observed: Observation, timestamp: int = NOW, node_id: int = TARGET):
@@ -118,6 +119,47 @@ def test_remove__of_the_signer_itself__is_refused():
 def test_remove__of_an_exiting_node_that_fails__is_signed():
     observed = seen("exiting", failures=MIN_FAILED_TESTS, failing_for=POLICY.remove_after)
     assert judge(REMOVE, observed) is None
+
+
+# ----- remove: a registration the network refuses to serve (issue #15, scenario 2)
+
+REFUSED = "Ed25519 key already held by node 3"
+
+
+@pytest.mark.parametrize("status", ["active", "exiting"])
+def test_remove__a_refused_registration_never_tested__is_signed_at_once(status):
+    # No failed test (the bridges never test a node they keep out of swarms), no wait.
+    assert judge(REMOVE, seen(status, excluded=REFUSED)) is None
+    assert judge(REMOVE, seen(status, excluded="bad registration signature: x")) is None
+
+
+def test_remove__a_healthy_node_not_excluded__is_refused_on_that_ground():
+    reason = judge(REMOVE, seen("active", excluded=None))
+    assert reason == f"node {TARGET} passes this node's tests"
+
+
+def test_remove__a_refused_registration_not_yet_in_the_network__is_refused():
+    # Open (never activated), or already gone: nothing to remove on chain.
+    for status in ("open", "exited", "cancelled"):
+        reason = judge(REMOVE, seen(status, excluded=REFUSED))
+        assert reason == f"node {TARGET} is {status}, not in the network"
+
+
+def test_liquidate__a_refused_registration__is_not_liquidated_on_that_ground():
+    # An exclusion may be an operator's mistake (keys reused): removed, not penalised.
+    reason = judge(LIQUIDATE, seen("active", excluded=REFUSED))
+    assert reason == f"node {TARGET} passes this node's tests"
+
+
+def test_remove__a_refused_registration__still_needs_a_current_timestamp():
+    stale = NOW - int(POLICY.clock_tolerance) - 1
+    reason = judge(REMOVE, seen("active", excluded=REFUSED), timestamp=stale)
+    assert reason is not None and "behind this node's clock" in reason
+
+
+def test_remove__a_node_asked_about_its_own_refused_registration__does_not_sign():
+    reason = judge(REMOVE, seen("active", excluded=REFUSED), node_id=SIGNER)
+    assert reason == "a node does not sign its own removal"
 
 
 # ----- liquidate

@@ -182,3 +182,81 @@ def test_registration_is_callable_as_the_arbitrum_sdk_calls_it(l1_token):
     )
     selectors = {abi.selector for abi in l1_token.contract_type.abi if abi.type == "function"}
     assert signature in selectors
+
+
+# ----- the gateway mocks enforce the real gateways' rules (issue #16, 7), so a setup the
+# real Arbitrum gateways would refuse fails here too
+
+
+def test_gateway__registering_again_to_the_same_l2_token__is_accepted(registered, deployer):
+    l1_token, l2_token = registered
+    l1_token.registerTokenOnL2(l2_token, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+
+
+def test_gateway__registering_again_to_another_l2_token__is_refused_for_good(
+    project, registered, gateways, deployer
+):
+    l1_token, l2_token = registered
+    l1_gateway, l2_gateway, router = gateways
+    other = deployer.deploy(project.SessionTokenL2, l2_gateway, l1_token)
+    with ape.reverts("gateway: NO_UPDATE_TO_DIFFERENT_ADDR"):
+        l1_token.registerTokenOnL2(other, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+    assert l1_gateway.l1_to_l2_token(l1_token) == l2_token
+    assert router.l1_token_to_gateway(l1_token) == l1_gateway
+
+
+def test_l2_gateway__registration_or_deposit_not_from_the_l1_counterpart__is_refused(
+    registered, gateways, attacker
+):
+    l1_token, _ = registered
+    _, l2_gateway, _ = gateways
+    with ape.reverts("gateway: only the L1 counterpart"):
+        l2_gateway.register_token(l1_token, attacker, sender=attacker)
+    with ape.reverts("gateway: only the L1 counterpart"):
+        l2_gateway.finalize_inbound_transfer(l1_token, attacker, attacker, 1, sender=attacker)
+
+
+def test_l1_gateway__withdrawal_not_from_the_l2_counterpart__is_refused(
+    registered, gateways, attacker
+):
+    l1_token, _ = registered
+    l1_gateway, _, _ = gateways
+    with ape.reverts("gateway: only the L2 counterpart"):
+        l1_gateway.finalize_withdrawal(l1_token, attacker, 1, sender=attacker)
+
+
+def test_deposit__to_an_l2_token_whose_l1_address_is_another_token__is_returned_not_minted(
+    project, gateways, deployer, holder
+):
+    # A wrong setup the real gateway lets through at registration and punishes at each
+    # deposit: the L2 token names another L1 token. Nothing is minted; the depositor
+    # gets the escrow back on L1.
+    l1_gateway, l2_gateway, router = gateways
+    l1_token = deployer.deploy(project.SessionToken, deployer, l1_gateway, router)
+    unrelated = deployer.deploy(project.SessionToken, deployer, ZERO_ADDRESS, ZERO_ADDRESS)
+    wrong_l2 = deployer.deploy(project.SessionTokenL2, l2_gateway, unrelated)
+    l1_token.registerTokenOnL2(wrong_l2, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+    l1_token.transfer(holder, 3 * UNIT, sender=deployer)
+    l1_token.approve(l1_gateway, 3 * UNIT, sender=holder)
+
+    receipt = l1_gateway.deposit(l1_token, holder, 3 * UNIT, sender=holder)
+
+    assert wrong_l2.totalSupply() == 0
+    assert l1_token.balanceOf(holder) == 3 * UNIT and l1_token.balanceOf(l1_gateway) == 0
+    assert l2_gateway.DepositReturned(l1_token, holder, 3 * UNIT) in receipt.events
+    with ape.reverts("gateway: NOT_EXPECTED_L1_TOKEN"):
+        l2_gateway.withdraw(l1_token, holder, 1, sender=holder)
+
+
+def test_deposit__to_an_l2_address_without_code__is_returned(
+    project, gateways, deployer, holder, receiver
+):
+    l1_gateway, l2_gateway, router = gateways
+    l1_token = deployer.deploy(project.SessionToken, deployer, l1_gateway, router)
+    l1_token.registerTokenOnL2(receiver, *TICKET_ARGS, 0, 0, deployer, sender=deployer)
+    l1_token.transfer(holder, 2 * UNIT, sender=deployer)
+    l1_token.approve(l1_gateway, 2 * UNIT, sender=holder)
+    l1_gateway.deposit(l1_token, holder, 2 * UNIT, sender=holder)
+    assert l1_token.balanceOf(holder) == 2 * UNIT
+    with ape.reverts("gateway: TOKEN_NOT_DEPLOYED"):
+        l2_gateway.withdraw(l1_token, holder, 1, sender=holder)
