@@ -227,15 +227,23 @@ def _check_node(
             f"contract's {requirement}"
         )
     stakes = _check_contributors(entry.get("contributors"), entry, eth, requirement, problems)
-    if public_key is not None and signature is not None and ed25519 is not None:
-        if not verify_registration_signature(ed25519, public_key.to_eip2537(), signature):
-            problems.append("ed25519_signature does not sign pubkey_ed25519 || pubkey_bls")
-    if public_key is not None and proof is not None and ed25519 is not None and operator:
-        if not bls.verify_possession(public_key, proof, chain_id, staking, operator, ed25519):
-            problems.append(
-                "pop_bls is not a proof of possession of pubkey_bls for this operator, "
-                "chain and staking contract"
-            )
+    keys_known = public_key is not None and ed25519 is not None
+    if (
+        keys_known
+        and signature is not None
+        and not verify_registration_signature(ed25519, public_key.to_eip2537(), signature)
+    ):
+        problems.append("ed25519_signature does not sign pubkey_ed25519 || pubkey_bls")
+    if (
+        keys_known
+        and proof is not None
+        and operator
+        and not bls.verify_possession(public_key, proof, chain_id, staking, operator, ed25519)
+    ):
+        problems.append(
+            "pop_bls is not a proof of possession of pubkey_bls for this operator, "
+            "chain and staking contract"
+        )
     if problems or stakes is None:
         return None
     operator_stake, others = stakes

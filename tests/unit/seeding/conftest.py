@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-import json
+import subprocess
+import warnings
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import boa
 import pytest
@@ -18,6 +20,7 @@ from sesh.testing.boa_bls import native_bls_precompiles
 from tests.property.boa_helpers import deployer_for
 
 REQUIREMENT = 25_000 * UNIT
+ROOT = Path(__file__).resolve().parents[3]
 ZERO = "0x" + "00" * 20
 
 
@@ -52,22 +55,35 @@ class Seeding:
 
     def seed(self, nodes, sender: str | None = None):
         with boa.env.prank(sender or self.owner):
-            return self.staking_seeder.seed_nodes([n.args() for n in nodes])
+            return self.seeder_abi.seed_nodes([n.args() for n in nodes])
+
+    @property
+    def seeder_abi(self):
+        """The seeder's ABI at the staking contract's address, without source: what a
+        wallet sees (and boa does not try to decode the seeder's frames on a revert)."""
+        return _seeder_abi().at(self.staking.address)
 
     @property
     def staking_seeder(self):
-        """The seeder's ABI at the staking contract's address (calls go through its
-        fallback)."""
-        return _seeder_abi().at(self.staking.address)
+        """The seeder at the staking contract's address (calls go through its fallback,
+        events decode with the seeder's ABI)."""
+        with warnings.catch_warnings():
+            # boa notes that the code there is not the seeder's: it is the staking's.
+            warnings.simplefilter("ignore")
+            return deployer_for("ServiceNodeSeeding.vy").at(self.staking.address)
 
     def start(self, sender: str | None = None):
         with boa.env.prank(sender or self.owner):
-            self.staking_seeder.start()
+            self.seeder_abi.start()
 
 
 @cache
 def _seeder_abi():
-    return boa.loads_abi(json.dumps(deployer_for("ServiceNodeSeeding.vy").abi), name="Seeding")
+    abi = subprocess.run(
+        ["vyper", "-f", "abi", "contracts/ServiceNodeSeeding.vy"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return boa.loads_abi(abi, name="ServiceNodeSeeding")
 
 
 @pytest.fixture
