@@ -88,6 +88,12 @@ def _seeder_abi():
 
 @pytest.fixture
 def seeding() -> Seeding:
+    return make_seeding()
+
+
+def make_seeding() -> Seeding:
+    """A fresh suite whose staking contract is in its seeding phase; the owner holds the
+    SESH and has approved the staking contract."""
     owner = boa.env.generate_address("owner")
     with boa.env.prank(owner):
         token = deployer_for("SessionToken.vy").deploy(owner, ZERO, ZERO)
