@@ -28,6 +28,7 @@ def _register_commands() -> None:
     from sesh.cli.explorer import explorer
     from sesh.cli.fileserver import fileserver
     from sesh.cli.keys import keys
+    from sesh.cli.migrate import migrate
     from sesh.cli.msg import msg
     from sesh.cli.names import names
     from sesh.cli.node import node
@@ -35,7 +36,20 @@ def _register_commands() -> None:
     from sesh.cli.rewards import rewards
     from sesh.cli.token import balance, token
 
-    for group in (keys, node, rewards, balance, token, names, pro, msg, fileserver, dev, explorer):
+    for group in (
+        keys,
+        node,
+        rewards,
+        balance,
+        token,
+        names,
+        pro,
+        msg,
+        fileserver,
+        dev,
+        explorer,
+        migrate,
+    ):
         main.add_command(group)
 
 

@@ -150,8 +150,8 @@ def check_snapshot(data: dict[str, Any], chain_id: int, staking: str, requiremen
     A node is refused for any problem; the report names each node and each problem."""
     report = Report()
     eth = {str(k): v for k, v in data.get("eth_addresses", {}).items()}
-    seen_bls: dict[bytes, str] = {}
-    seen_ed: dict[bytes, str] = {}
+    seen_bls: dict[str, str] = {}
+    seen_ed: dict[str, str] = {}
     for index, entry in enumerate(data["service_node_states"]):
         name = (
             str(entry.get("service_node_pubkey") or f"#{index}")
@@ -160,11 +160,14 @@ def check_snapshot(data: dict[str, Any], chain_id: int, staking: str, requiremen
         )
         problems: list[str] = []
         node = _check_node(entry, chain_id, staking, requirement, eth, problems)
-        if node is not None:
+        if isinstance(entry, dict):
+            # Keys compared as given (lower-case hex), whatever else is wrong with the node.
             for key, table, what in (
-                (node.bls_pubkey, seen_bls, "BLS key"),
-                (node.ed25519_pubkey, seen_ed, "Ed25519 key"),
+                (_normal_key(entry.get("pubkey_bls")), seen_bls, "BLS key"),
+                (str(entry.get("pubkey_ed25519", "")).lower(), seen_ed, "Ed25519 key"),
             ):
+                if not key:
+                    continue
                 if key in table:
                     problems.append(f"duplicate {what}: also node {table[key]}")
                 else:
@@ -311,6 +314,20 @@ def _check_contributors(
     if any(a is None for a, _, _ in amounts):
         return None
     return operator_stake, [SeedStake(a, amount, r) for a, amount, r in amounts[1:]]
+
+
+def _normal_key(value: Any) -> str:
+    """A BLS key's compressed hex whichever form it is given in ("" if it does not parse)."""
+    try:
+        data = bytes.fromhex(str(value).removeprefix("0x"))
+        key = (
+            bls.PublicKey.from_compressed(data)
+            if len(data) == 48
+            else bls.PublicKey.from_eip2537(data)
+        )
+    except (ValueError, bls.BlsError):
+        return ""
+    return key.to_compressed().hex()
 
 
 def _eth_address(old: Any, eth: dict[str, str], who: str, problems: list[str]) -> str | None:
