@@ -37,10 +37,12 @@ def old_network(
     seed: str = "old-network",
     operators: int | None = None,
     delegators: int = 8,
+    open_only: bool = False,
 ) -> OldNetwork:
     """`count` nodes: most staked by their operator alone, every fourth shared with
     delegators, every tenth open with a reserved slot not yet filled (it activates when
-    its delegator contributes after `start`)."""
+    its delegator and others contribute after `start`). With `open_only`, every node is
+    open that way (nodes that join no swarm until they fill)."""
     operators = operators or max(1, count // 4)
     accounts: dict[str, str] = {}
     eth: dict[str, str] = {}
@@ -62,7 +64,7 @@ def old_network(
         )
         operator_old = account("operator", i % operators)
         operator = eth[operator_old]
-        if i % 10 == 9:
+        if open_only or i % 10 == 9:
             contributors = [
                 {"address": operator_old, "amount": quarter, "reserved": 0},
                 {"address": account("delegator", i % delegators), "amount": 0, "reserved": quarter},
