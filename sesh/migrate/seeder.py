@@ -115,7 +115,7 @@ def run(
         if dry_run:
             if seeded == the_plan.done:
                 estimate = chain.estimate(batch)
-                echo(f"batch of {len(batch)} nodes: about {estimate:,} gas (simulated)")
+                echo(f"first batch of {len(batch)} nodes: about {estimate:,} gas")
             seeded += len(batch)
             continue
         used = chain.seed(batch)

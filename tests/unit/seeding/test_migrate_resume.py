@@ -117,4 +117,4 @@ def test_migrate__dry_run__sends_nothing():
     lines: list[str] = []
     seeder.run(chain, seeder.plan(chain, s.nodes(COUNT), BATCH), dry_run=True, echo=lines.append)
     assert s.staking.node_count() == 0 and s.staking.seeding()
-    assert any("simulated" in line for line in lines)
+    assert any("first batch of 5 nodes" in line for line in lines)
