@@ -36,6 +36,7 @@ from .modules import bls12_381
 
 interface IRewardRatePool:
     def START() -> uint256: view
+    def beneficiary() -> address: view
 
 
 interface IBLSVerifier:
@@ -249,11 +250,13 @@ def start():
             pulled on the next pool day) and registrations open. Seeded nodes are
             ordinary nodes from now on.
     @dev Owner only, once. The pool pays for the days since its `set_beneficiary`, so
-         a seeding deployment sets it just before this call (docs/migration.md).
+         a seeding deployment sets it just before this call (docs/migration.md); without
+         it the first release (a day later) would revert every state change.
     """
     ownable._check_owner()
     rewards: uint256 = self._rewards
     assert (rewards >> 128) & _MASK64 == _NOT_STARTED, "staking: not seeding"
+    assert staticcall POOL.beneficiary() == self, "staking: pool beneficiary not set"
     pool_start: uint256 = staticcall POOL.START()
     today: uint256 = (block.timestamp - pool_start) // _DAY
     end: uint256 = pool_start + (today + 1) * _DAY

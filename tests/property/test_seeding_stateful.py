@@ -85,8 +85,6 @@ class SeedingMachine(RuleBasedStateMachine):
     @precondition(lambda self: not self.started)
     @rule()
     def start(self):
-        with boa.env.prank(self.s.owner):
-            self.s.pool.set_beneficiary(self.s.staking.address)
         self.s.start()
         self.started = True
 

@@ -73,6 +73,10 @@ class Seeding:
             return deployer_for("ServiceNodeSeeding.vy").at(self.staking.address)
 
     def start(self, sender: str | None = None):
+        """Set the pool's beneficiary (if unset) and start, as `sesh migrate` does."""
+        if self.pool.beneficiary() != self.staking.address:
+            with boa.env.prank(self.owner):
+                self.pool.set_beneficiary(self.staking.address)
         with boa.env.prank(sender or self.owner):
             self.seeder_abi.start()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import boa
 import pytest
 
 from sesh.migrate import seeder
@@ -45,8 +44,6 @@ class BoaChain:
         return 0
 
     def start(self) -> None:
-        with boa.env.prank(self.s.owner):
-            self.s.pool.set_beneficiary(self.s.staking.address)
         self.s.start()
 
 

@@ -180,6 +180,13 @@ def test_seed_nodes__not_the_owner__is_refused(seeding):
         seeding.start(sender=boa.env.generate_address("attacker"))
 
 
+def test_start__pool_beneficiary_not_set__is_refused(seeding):
+    seeding.seed(seeding.nodes(2))
+    with boa.env.prank(seeding.owner), boa.reverts("staking: pool beneficiary not set"):
+        seeding.seeder_abi.start()
+    assert seeding.staking.seeding()
+
+
 def test_seed_nodes__after_start__is_refused(seeding):
     nodes = seeding.nodes(3)
     seeding.seed(nodes[:2])
@@ -217,8 +224,6 @@ def test_after_start__seeded_nodes__earn_claim_fill_and_exit_as_ordinary_nodes(s
     nodes = seeding.nodes(10)
     staking, token = seeding.staking, seeding.token
     seeding.seed(nodes)
-    with boa.env.prank(seeding.owner):
-        seeding.pool.set_beneficiary(staking.address)
     seeding.start()
     assert staking.reward_per_node() == 0
     boa.env.time_travel(seconds=2 * DAY)
