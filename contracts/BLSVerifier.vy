@@ -109,7 +109,7 @@ def verify_possessions(
             its own key and digest, with one pairing check.
     @dev Random linear combination (the small-exponents batch test): with weights
          r_i, checks prod e(r_i pk_i, H(m_i)) * e(-g1, sum r_i proof_i) == 1. Each r_i is
-         128 bits of keccak256 over a transcript of the whole batch (every key, digest
+         2^128 plus 128 bits of keccak256 over a transcript of the whole batch (every key, digest
          and proof, in order) and the previous block's hash and `prevrandao`, so the
          weights are fixed only after every proof is: invalid proofs pass only if their
          errors cancel under weights the submitter could not choose, a chance of about
@@ -138,8 +138,12 @@ def verify_possessions(
     terms: bytes32[9 * MAX_POSSESSIONS] = empty(bytes32[9 * MAX_POSSESSIONS])
     success: bool = False
     for i: uint256 in range(count, bound=MAX_POSSESSIONS):
+        # 128 bits of the transcript's hash, with bit 128 set: never zero (a zero weight
+        # would leave proof i unchecked), and still one value in 2^128 for a forger.
         weight: bytes32 = convert(
-            convert(keccak256(concat(transcript, convert(i, bytes32))), uint256) >> 128, bytes32
+            (convert(keccak256(concat(transcript, convert(i, bytes32))), uint256) >> 128)
+            | (1 << 128),
+            bytes32,
         )
         bls12_381._require_gas(_G1MSM_ONE_GAS)
         scaled: Bytes[128] = b""
