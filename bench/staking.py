@@ -104,6 +104,7 @@ class Bench:
             self.token.address,
             self.pool.address,
             verifier.address,
+            ZERO,
         )
         call = self.chain.call
         # Funded first: the pool pays for days from `set_beneficiary` on what it held then.

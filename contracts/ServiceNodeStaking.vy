@@ -55,6 +55,12 @@ interface IBLSVerifier:
     def check_pubkey(pubkey: Bytes[128]) -> bool: view
 
 
+interface IServiceNodeSeeding:
+    def TOKEN() -> address: view
+    def POOL() -> address: view
+    def VERIFIER() -> address: view
+
+
 interface IERC20Permit:
     def permit(
         owner: address,
@@ -82,7 +88,7 @@ exports: (
 
 
 # @dev Node statuses (`node(id).status`).
-STATUS_NONE: public(constant(uint8)) = 0
+STATUS_NONE: constant(uint8) = 0
 STATUS_OPEN: public(constant(uint8)) = 1
 STATUS_ACTIVE: public(constant(uint8)) = 2
 STATUS_EXITING: public(constant(uint8)) = 3
@@ -93,7 +99,7 @@ STATUS_CANCELLED: public(constant(uint8)) = 5
 EXIT_FINALIZED: public(constant(uint8)) = 0
 EXIT_NETWORK: public(constant(uint8)) = 1
 EXIT_REMOVED: public(constant(uint8)) = 2
-EXIT_LIQUIDATED: public(constant(uint8)) = 3
+EXIT_LIQUIDATED: constant(uint8) = 3
 EXIT_CANCELLED: public(constant(uint8)) = 4
 
 # @dev Contributors per node, the operator included.
@@ -112,14 +118,14 @@ SMALL_CONTRIBUTOR_EXIT_AGE: public(constant(uint256)) = 30 * 86400
 # @dev Activations allowed per block: max(MIN_ACTIVATIONS_PER_BLOCK, 2 % of active nodes).
 MIN_ACTIVATIONS_PER_BLOCK: public(constant(uint256)) = 20
 # @dev Of a liquidation penalty, 3/20 to the caller and 17/20 to the reward pool.
-LIQUIDATOR_SHARE_NUMERATOR: public(constant(uint256)) = 3
-LIQUIDATOR_SHARE_DENOMINATOR: public(constant(uint256)) = 20
+LIQUIDATOR_SHARE_NUMERATOR: constant(uint256) = 3
+LIQUIDATOR_SHARE_DENOMINATOR: constant(uint256) = 20
 # @dev Bounds of the owner's setters.
-MIN_STAKING_REQUIREMENT: public(constant(uint256)) = 1_000 * 10**9
-MAX_STAKING_REQUIREMENT: public(constant(uint256)) = 1_000_000 * 10**9
-MIN_EXIT_DELAY: public(constant(uint256)) = 86400
-MAX_EXIT_DELAY: public(constant(uint256)) = 90 * 86400
-MAX_LIQUIDATION_PENALTY_BPS: public(constant(uint256)) = 1_000
+MIN_STAKING_REQUIREMENT: constant(uint256) = 1_000 * 10**9
+MAX_STAKING_REQUIREMENT: constant(uint256) = 1_000_000 * 10**9
+MIN_EXIT_DELAY: constant(uint256) = 86400
+MAX_EXIT_DELAY: constant(uint256) = 90 * 86400
+MAX_LIQUIDATION_PENALTY_BPS: constant(uint256) = 1_000
 # @dev The most non-signers one network signature may list (supports 3,072 nodes).
 MAX_NON_SIGNERS: constant(uint256) = 1024
 # @dev Nodes one `claim_many` call may claim.
@@ -133,6 +139,8 @@ _TAG_POP: constant(bytes32) = 0x534553485f504f5000000000000000000000000000000000
 _TAG_EXIT: constant(bytes32) = 0x534553485f455849540000000000000000000000000000000000000000000000  # "SESH_EXIT"
 _TAG_REMOVE: constant(bytes32) = 0x534553485f52454d4f5645000000000000000000000000000000000000000000  # "SESH_REMOVE"
 _TAG_LIQUIDATE: constant(bytes32) = 0x534553485f4c4951554944415445000000000000000000000000000000000000  # "SESH_LIQUIDATE"
+# @dev `last_update` of the rewards word in the seeding phase (before `start`).
+_NOT_STARTED: constant(uint256) = 2**64 - 1
 
 
 # @dev SESH.
@@ -183,6 +191,10 @@ _node_bls: HashMap[uint64, bytes32[3]]
 _delegators: HashMap[uint64, DynArray[address, 9]]
 # @dev Node id => account => stake (64) | reserved (64) | claimed rewards (64) | contributed_at (56) | stake claimed (1).
 _contribution: HashMap[uint64, HashMap[address, uint256]]
+# @dev The seeding extension (`ServiceNodeSeeding`) that calls this contract does not
+#      know are delegated to; empty for a contract deployed live. Set once, at deployment.
+#      Everything above and this are the extension's storage too, in the same order.
+_seeder: address
 
 
 event NodeRegistered:
@@ -262,11 +274,15 @@ event Liquidated:
 
 
 @deploy
-def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier):
+def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier, seeder: address):
     """
     @param token SESH.
     @param pool The reward pool; its owner must then `set_beneficiary` to this contract.
     @param verifier The deployed `BLSVerifier`.
+    @param seeder The empty address for a contract live at once; else the deployed
+           `ServiceNodeSeeding` (for this token and verifier): the contract then starts
+           in the seeding phase, in which the owner imports the running network's nodes
+           (`seed_nodes`) until `start`, both delegated to the seeder.
     """
     assert token.address != empty(address), "staking: token is the zero address"
     assert pool.address != empty(address), "staking: pool is the zero address"
@@ -286,6 +302,14 @@ def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier):
     end: uint256 = _POOL_START + (today + 1) * _DAY
     self._stream = (today << 192) | (end << 128) | ((end - _DAY) << 64)
     self._rewards = block.timestamp << 128
+    if seeder != empty(address):
+        assert (
+            staticcall IServiceNodeSeeding(seeder).TOKEN() == token.address
+            and staticcall IServiceNodeSeeding(seeder).POOL() == pool.address
+            and staticcall IServiceNodeSeeding(seeder).VERIFIER() == verifier.address
+        ), "staking: seeder for other contracts"
+        self._seeder = seeder
+        self._rewards = _NOT_STARTED << 128
 
 
 # ---------------------------------------------------------------- registration
@@ -736,6 +760,30 @@ def unpause():
     pausable._unpause()
 
 
+@external
+def __default__():
+    """
+    @notice `seed_nodes` and `start`: the seeding extension's functions (no return
+            value), run in this contract's storage.
+    @dev The extension's code would not fit in this contract (EIP-170).
+    """
+    seeder: address = self._seeder
+    # A contract deployed live has no extension: an unknown function reverts, as
+    # with no fallback at all.
+    assert seeder != empty(address)
+    raw_call(seeder, msg.data, is_delegate_call=True)
+
+
+@external
+@view
+def seeding() -> bool:
+    """
+    @notice Whether the contract is in its seeding phase (deployed to seed, before `start`).
+    @return True while nodes may be seeded and nothing else happens.
+    """
+    return (self._rewards >> 128) & _MASK64 == _NOT_STARTED
+
+
 # ---------------------------------------------------------------------- views
 
 
@@ -1138,8 +1186,10 @@ def _verify_network_signature(
 @internal
 def _distribute():
     rewards: uint256 = self._rewards
-    if (rewards >> 128) & _MASK64 == block.timestamp:
+    last: uint256 = (rewards >> 128) & _MASK64
+    if last == block.timestamp:
         return
+    assert last != _NOT_STARTED, "staking: not started"
     stream: uint256 = self._stream
     today: uint256 = (block.timestamp - _POOL_START) // _DAY
     if today > stream >> 192:

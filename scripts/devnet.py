@@ -3,6 +3,7 @@
     make devnet                       # or: ape run devnet
     make devnet ARGS="--exit"         # stop after the story
     make devnet ARGS="--nodes 16"     # more service nodes (default 12)
+    make devnet ARGS="--migrate 200 --exit"   # the move: seed 200 old nodes, then the story
     make devnet ARGS="--port 8645 --node-port 23100"   # beside another devnet
     make devnet-stop                  # stop a devnet started in the background
 
@@ -64,6 +65,14 @@ HISTORY_BLOCKS = 1_500
     help="The first node's HTTP port (the next nodes count up; taken ports are skipped).",
 )
 @click.option(
+    "--migrate",
+    type=click.IntRange(0, 5_000),
+    default=0,
+    help="Play the move: deploy the staking contract to seed, seed an old-network snapshot "
+    "of this many nodes (the devnet's own nodes among them), start it, and go on with the "
+    "migrated network (docs/migration.md).",
+)
+@click.option(
     "--exit",
     "exit_after",
     is_flag=True,
@@ -91,7 +100,7 @@ HISTORY_BLOCKS = 1_500
     show_default=True,
     help="The nodes' directories (replaced on every start).",
 )
-def cli(port, nodes, node_port, exit_after, deployments_dir, config_path, devnet_dir):
+def cli(port, nodes, node_port, migrate, exit_after, deployments_dir, config_path, devnet_dir):
     """Start a local Arbitrum-like chain, deploy the Session contracts, run service nodes
     and a user story through the whole system."""
     from ape.logging import LogLevel, logger
@@ -153,7 +162,9 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path, devnet
         )
         try:
             with connected(anvil.url):
-                manifest = deploy_devnet(anvil.url, deployments_dir, config_path, console)
+                manifest = deploy_devnet(
+                    anvil.url, deployments_dir, config_path, console, seeding=bool(migrate)
+                )
                 if nodes:
                     devnet = start_nodes_and_story(
                         anvil.url,
@@ -163,6 +174,7 @@ def cli(port, nodes, node_port, exit_after, deployments_dir, config_path, devnet
                         node_ports,
                         devnet_dir,
                         anvil.rpc,
+                        migrate=migrate,
                     )
         except DevnetError as exc:
             raise click.ClickException(str(exc)) from None

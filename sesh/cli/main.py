@@ -29,6 +29,7 @@ def _register_commands() -> None:
     from sesh.cli.feeds import feeds
     from sesh.cli.fileserver import fileserver
     from sesh.cli.keys import keys
+    from sesh.cli.migrate import migrate
     from sesh.cli.msg import msg
     from sesh.cli.names import names
     from sesh.cli.node import node
@@ -49,6 +50,7 @@ def _register_commands() -> None:
         fileserver,
         dev,
         explorer,
+        migrate,
     )
     for group in groups:
         main.add_command(group)

@@ -24,6 +24,8 @@ SHIPPED = (
     "SessionTokenL2",
     "RewardRatePool",
     "ServiceNodeStaking",
+    # Its seeding phase's functions, called at the staking address (docs/migration.md).
+    "ServiceNodeSeeding",
     "SessionNameService",
     "SessionPro",
     # The testnet SESH/USD feed `sesh feeds push` keeps fresh.

@@ -81,6 +81,10 @@ class SuiteConfig:
     # [ownership] transfer_to: the address (a multisig) every contract's ownership is
     # handed to as the last steps; it accepts with accept_ownership() (two-step).
     new_owner: str | None = None
+    # [pool] seeding: deploy the staking contract in its seeding phase (the running
+    # network's nodes are imported with `sesh migrate`, which also starts it and sets the
+    # pool's beneficiary then); false: live at once.
+    seeding: bool = False
 
     def check_chain(self, chain_id: int) -> None:
         """Refuse a chain this file is not written for."""
@@ -213,6 +217,7 @@ class _Reader:
             pay_tokens=tuple(self._pay_token(i, t) for i, t in enumerate(pro.get("tokens", []))),
             mock_stablecoin=mock_stablecoin,
             new_owner=self._new_owner(),
+            seeding=self._bool(pool, "pool.seeding", False),
         )
 
     def _new_owner(self) -> str | None:

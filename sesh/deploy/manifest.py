@@ -64,6 +64,9 @@ class Manifest:
     # Transactions signed and about to be (or being) sent, by step: written before each
     # broadcast, so a run killed mid-transaction finds it again instead of sending twice.
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Progress of `sesh migrate` (nodes seeded, started): a record for the people
+    # running the move; the chain, not this, decides what is left to do.
+    migration: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def path_for(cls, chain_id: int, directory: Path | str = DEFAULT_DIRECTORY) -> Path:
@@ -102,6 +105,7 @@ class Manifest:
             },
             steps=list(data.get("steps", [])),
             pending=dict(data.get("pending", {})),
+            migration=dict(data.get("migration", {})),
         )
 
     def address(self, name: str) -> str:
@@ -152,7 +156,14 @@ class Manifest:
         }
         if self.pending:
             data["pending"] = self.pending
+        if self.migration:
+            data["migration"] = self.migration
         return data
+
+    def record_migration(self, **progress: Any) -> None:
+        """Record `sesh migrate`'s progress and write at once."""
+        self.migration.update(progress)
+        self.save()
 
     def save(self) -> None:
         """Write atomically: a crash leaves either the old file or the new one, never half."""

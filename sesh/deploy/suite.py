@@ -28,6 +28,7 @@ BRIDGED_TOKEN = "SessionTokenL2"
 POOL = "RewardRatePool"
 VERIFIER = "BLSVerifier"
 STAKING = "ServiceNodeStaking"
+SEEDING = "ServiceNodeSeeding"
 SESH_USD_FEED = "SeshUsdFeed"
 SEQUENCER_FEED = "SequencerUptimeFeed"
 NAMES = "SessionNameService"
@@ -86,14 +87,32 @@ class SuiteDeployment:
             self._contract_step(
                 VERIFIER, "BLSVerifier()", lambda: self._deploy(VERIFIER, VERIFIER)
             ),
+        ]
+        if config.seeding:
+            steps.append(
+                self._contract_step(
+                    SEEDING,
+                    "ServiceNodeSeeding(token, pool, verifier)",
+                    lambda: self._deploy(
+                        SEEDING, SEEDING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
+                    ),
+                )
+            )
+        steps.append(
             self._contract_step(
                 STAKING,
-                "ServiceNodeStaking(token, pool, verifier)",
+                "ServiceNodeStaking(token, pool, verifier, seeder)"
+                + (" in its seeding phase" if config.seeding else ""),
                 lambda: self._deploy(
-                    STAKING, STAKING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
+                    STAKING,
+                    STAKING,
+                    self._a(TOKEN),
+                    self._a(POOL),
+                    self._a(VERIFIER),
+                    self._a(SEEDING) if config.seeding else ZERO_ADDRESS,
                 ),
-            ),
-        ]
+            )
+        )
         if config.mock_feeds:
             steps.append(
                 self._contract_step(
@@ -188,10 +207,14 @@ class SuiteDeployment:
                 )
             )
         # After the funding: the pool pays for days from `set_beneficiary` on what it
-        # holds then (tokens arriving later earn from the next release).
-        steps.append(
-            self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary)
-        )
+        # holds then (tokens arriving later earn from the next release). A seeding
+        # deployment sets it when `sesh migrate` starts the staking contract.
+        if not config.seeding:
+            steps.append(
+                self._wire_step(
+                    "pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary
+                )
+            )
         if config.new_owner:
             # Last: every step above needs the deployer to still own the contracts.
             for name in self._owned():
@@ -441,7 +464,12 @@ class SuiteDeployment:
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
             _equal("pool.TOKEN", pool_c.TOKEN(), token),
-            _equal("pool.beneficiary", pool_c.beneficiary(), staking),
+            _equal(
+                "pool.beneficiary",
+                pool_c.beneficiary(),
+                # A seeding deployment sets it at `start` (`sesh migrate`).
+                ZERO_ADDRESS if staking_c.seeding() else staking,
+            ),
             _equal("names.SESH", names.SESH(), token),
             _equal("names.REWARD_POOL", names.REWARD_POOL(), pool),
             _equal("names.sesh_usd_feed", names.sesh_usd_feed(), feed),

@@ -43,9 +43,14 @@ def connected(url: str) -> Iterator[None]:
         yield
 
 
-def deploy_devnet(url: str, deployments_dir: Path, config_path: Path, console) -> Path:
+def deploy_devnet(
+    url: str, deployments_dir: Path, config_path: Path, console, seeding: bool = False
+) -> Path:
     """Deploy, wire and check the suite on the fresh chain at `url` (Ape connected to it),
-    fund the test accounts, print it all; the manifest's path."""
+    fund the test accounts, print it all; the manifest's path. With `seeding`, the staking
+    contract is deployed in its seeding phase (`--migrate`)."""
+    import dataclasses
+
     from ape import accounts
 
     from sesh.deploy.config import ConfigError, load_config
@@ -56,6 +61,8 @@ def deploy_devnet(url: str, deployments_dir: Path, config_path: Path, console) -
     try:
         config = load_config(config_path)
         config.check_chain(DEVNET_CHAIN_ID)
+        if seeding:
+            config = dataclasses.replace(config, seeding=True)
     except ConfigError as exc:
         raise DevnetError(str(exc)) from None
     # The chain is new: whatever an earlier devnet recorded is gone.
@@ -196,10 +203,12 @@ def start_nodes_and_story(
     root: Path,
     rpc,
     run_story: bool = True,
+    migrate: int = 0,
 ) -> Devnet:
-    """Register `count` nodes, start a bridge for each and wait until they agree on the
-    swarms; then the story and its summary. Ape must be connected to `url`. On failure the
-    bridges started are stopped."""
+    """Register `count` nodes (or, with `migrate`, seed them among `migrate` nodes of an
+    old network and start the contract: sesh/devnet/migration.py), start a bridge for
+    each and wait until they agree on the swarms; then the story and its summary. Ape must
+    be connected to `url`. On failure the bridges started are stopped."""
     from ape import accounts
     from ape.logging import LogLevel, logger
 
@@ -221,12 +230,16 @@ def start_nodes_and_story(
     file_server = None
     console.rule(f"[bold]{count} service nodes")
     try:
-        network.fund(suite, roles, roles[0])
-        with progress(console) as bars:
-            task = bars.add_task(
-                f"registering ({count - delegated} solo, {delegated} shared)", total=count
-            )
-            network.register(suite, roles, lambda: bars.advance(task))
+        migration = None
+        if migrate:
+            migration = _seed(console, suite, roles, nodes, migrate, manifest_path)
+        else:
+            network.fund(suite, roles, roles[0])
+            with progress(console) as bars:
+                task = bars.add_task(
+                    f"registering ({count - delegated} solo, {delegated} shared)", total=count
+                )
+                network.register(suite, roles, lambda: bars.advance(task))
         network.write()
         block = int(rpc("eth_blockNumber", []), 16)
         with progress(console) as bars:
@@ -238,6 +251,10 @@ def start_nodes_and_story(
             console.print(f"  swarm {swarm_id:016x}: nodes {members}")
         file_server = FileServerProcess(root / "fileserver").start()
         console.print(f"File server at {file_server.url}, X25519 key {file_server.x25519_hex}")
+        if migration is not None:
+            from sesh.devnet.migration import run_migration_steps
+
+            run_migration_steps(migration)
         story = DevnetStory(console, suite, roles, network, rpc, root / "users", file_server)
         if run_story:
             story.run()
@@ -248,3 +265,30 @@ def start_nodes_and_story(
         if file_server is not None:
             file_server.stop()
         raise
+
+
+def _seed(console, suite, roles, nodes, total: int, manifest_path: Path):
+    """The move: the devnet's nodes among `total` nodes of an old network, seeded in
+    batches, then `start`."""
+    from sesh.contracts import Suite
+    from sesh.devnet.migration import MigrationContext, seed_devnet
+    from sesh.devnet.story import progress
+
+    total = max(total, len(nodes))
+    console.rule(f"[bold]The move: seeding {total} nodes of the old network")
+    with progress(console) as bars:
+        task = bars.add_task(f"seeding {total} nodes (every proof checked on chain)", total=total)
+        snapshot = seed_devnet(
+            console,
+            suite,
+            roles,
+            nodes,
+            total,
+            lambda seeded, _total: bars.update(task, completed=seeded),
+        )
+    staking = Suite.load(manifest_path).staking.contract
+    console.print(
+        f"  started: {int(staking.node_count())} nodes seeded, {int(staking.active_nodes())} "
+        f"active (the {len(nodes)} this devnet runs), the others open"
+    )
+    return MigrationContext(console, suite, roles, suite.manifest, snapshot, nodes)

@@ -38,7 +38,7 @@ class StakingDriver:
         pool = self._deploy(artifacts["RewardRatePool"], token.address)
         verifier = self._deploy(artifacts["BLSVerifier"])
         self.staking = self._deploy(
-            artifacts["ServiceNodeStaking"], token.address, pool.address, verifier.address
+            artifacts["ServiceNodeStaking"], token.address, pool.address, verifier.address, ZERO
         )
         self.deploy_block = self.w3.eth.block_number
         self.token, self.pool = token, pool

@@ -88,7 +88,7 @@ class StakingMachine(RuleBasedStateMachine):
             self.pool = deployer_for("RewardRatePool.vy").deploy(self.token.address)
             verifier = deployer_for("BLSVerifier.vy").deploy()
             self.staking = deployer_for("ServiceNodeStaking.vy").deploy(
-                self.token.address, self.pool.address, verifier.address
+                self.token.address, self.pool.address, verifier.address, ZERO
             )
             funded = {"launch": POOL_LAUNCH_BALANCE, "tiny": TINY_POOL, "late": 0}[funding]
             self.token.transfer(self.pool.address, funded)

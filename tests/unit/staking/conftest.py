@@ -55,7 +55,7 @@ def pool(project, token, deployer):
 
 @pytest.fixture(scope="session")
 def staking(project, token, pool, verifier, deployer, accounts):
-    staking = deployer.deploy(project.ServiceNodeStaking, token, pool, verifier)
+    staking = deployer.deploy(project.ServiceNodeStaking, token, pool, verifier, "0x" + "00" * 20)
     pool.set_beneficiary(staking, sender=deployer)
     for account in accounts[1:10]:
         token.transfer(account, 1_000_000 * UNIT, sender=deployer)

@@ -1,0 +1,1 @@
+"""Moving the running network onto the contracts: its service nodes (seeding)."""
