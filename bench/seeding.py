@@ -66,7 +66,7 @@ def deploy_suite(chain: Chain, owner, seeding: bool):
     )  # fmt: skip
     chain.call(owner, token.functions.approve(staking.address, 2**256 - 1))
     at_staking = chain.w3.eth.contract(address=staking.address, abi=seeder_abi)
-    return token, staking, at_staking
+    return token, pool, staking, at_staking
 
 
 def main() -> None:
@@ -83,7 +83,7 @@ def main() -> None:
         chain_id = chain.w3.eth.chain_id
 
         # Baseline: solo registrations on a contract deployed live.
-        token, live, _ = deploy_suite(chain, owner, seeding=False)
+        token, _pool, live, _ = deploy_suite(chain, owner, seeding=False)
         solo = []
         for i in range(options.solo):
             keys = NodeKeys.from_seeds(bytes([i + 1]) * 32, (i + 99).to_bytes(32, "big"))
@@ -95,7 +95,7 @@ def main() -> None:
                 )
             )
 
-        token, staking, seeder = deploy_suite(chain, owner, seeding=True)
+        token, pool, staking, seeder = deploy_suite(chain, owner, seeding=True)
         print(f"generating and checking a snapshot of {options.nodes} nodes ...", flush=True)
         started = time.monotonic()
         snapshot = old_network(options.nodes, chain_id, staking.address, REQUIREMENT).snapshot
@@ -110,6 +110,8 @@ def main() -> None:
             per_batch.append((len(batch), gas))
             print(f"  batch {n}: {len(batch)} nodes, {gas:,} gas", flush=True)
         assert staking.functions.node_count().call() == len(nodes)
+        # `start` needs the pool to pay this contract (as `sesh migrate` sets it).
+        chain.call(owner, pool.functions.set_beneficiary(staking.address))
         start_gas = chain.call(owner, seeder.functions.start())
 
     total = sum(g for _, g in per_batch) + start_gas
