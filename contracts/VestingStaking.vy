@@ -56,6 +56,7 @@ interface IServiceNodeStaking:
     def set_endpoint(node_id: uint64, endpoint: String[64]): nonpayable
     def request_exit(node_id: uint64): nonpayable
     def claim(node_id: uint64): nonpayable
+    def distribute(): nonpayable
 
 
 interface IStakingViews:
@@ -392,6 +393,9 @@ def claim(node_id: uint64) -> (uint256, uint256):
     @return (rewards paid to the beneficiary, stake returned here).
     """
     self._check_driver()
+    # `claimable` counts what is distributed: bring the stream up to date first, so the
+    # claim's own `distribute` (same block) adds nothing.
+    extcall STAKING.distribute()
     rewards: uint256 = 0
     stake: uint256 = 0
     rewards, stake = staticcall STAKING_VIEWS.claimable(node_id, self)

@@ -39,7 +39,9 @@ def holders():
 
 @pytest.fixture
 def snapshot(holders):
-    rows = [(f"LOld{i}addr", holder, (i + 1) * 1_000 * UNIT + i) for i, holder in enumerate(holders)]
+    rows = [
+        (f"LOld{i}addr", holder, (i + 1) * 1_000 * UNIT + i) for i, holder in enumerate(holders)
+    ]
     return build_snapshot(rows)
 
 
@@ -158,7 +160,9 @@ def test_fund__after_the_deadline__is_refused(sesh, snapshot, pool, funder):
             contract.fund()
 
 
-def test_sweep__after_the_deadline__sends_what_is_left_to_the_pool(claim, sesh, snapshot, pool, keeper):
+def test_sweep__after_the_deadline__sends_what_is_left_to_the_pool(
+    claim, sesh, snapshot, pool, keeper
+):
     claim.claim(*args(snapshot, 0))
     boa.env.time_travel(seconds=claim.DEADLINE() - now())
     with boa.env.prank(keeper):
@@ -191,7 +195,11 @@ def test_deploy__bad_parameters__are_refused(sesh, snapshot, pool, change, reaso
     params.update(change)
     with boa.reverts(reason):
         deployer_for("MerkleClaim.vy").deploy(
-            sesh.address, params["root"], params["total"], now() + params["window"], params["sweep_to"]
+            sesh.address,
+            params["root"],
+            params["total"],
+            now() + params["window"],
+            params["sweep_to"],
         )
 
 
