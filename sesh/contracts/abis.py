@@ -26,6 +26,11 @@ SHIPPED = (
     "ServiceNodeStaking",
     "SessionNameService",
     "SessionPro",
+    # The move from the old chain (docs/migration.md).
+    "TokenConverter",
+    "MerkleClaim",
+    "VestingFactory",
+    "VestingStaking",
 )
 
 

@@ -14,7 +14,17 @@ from sesh.contracts.pro import Pro
 from sesh.contracts.staking import Staking
 from sesh.contracts.token import Token
 from sesh.deploy.manifest import DEFAULT_DIRECTORY, Manifest, ManifestError
-from sesh.deploy.suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
+from sesh.deploy.suite import (
+    BRIDGED_TOKEN,
+    CONVERTER,
+    MERKLE_CLAIM,
+    NAMES,
+    POOL,
+    PRO,
+    STAKING,
+    TOKEN,
+    VESTING_FACTORY,
+)
 
 
 class Suite:
@@ -87,3 +97,31 @@ class Suite:
     @cached_property
     def pro(self) -> Pro:
         return Pro(self.contract(PRO), self.token)
+
+    # --------------------------------------------- the move (docs/migration.md)
+
+    @cached_property
+    def converter(self):
+        from sesh.contracts.migration import Converter
+
+        return Converter(self.contract(CONVERTER), self.token.contract)
+
+    @cached_property
+    def merkle_claims(self):
+        from sesh.contracts.migration import MerkleClaims
+
+        return MerkleClaims(self.contract(MERKLE_CLAIM), self.token.contract)
+
+    @cached_property
+    def vesting_factory(self):
+        from sesh.contracts.migration import VestingFactory
+
+        return VestingFactory(self.contract(VESTING_FACTORY), self.token.contract)
+
+    def vesting(self, address: str):
+        """The allocation at `address`; refused unless the suite's factory made it."""
+        from sesh.contracts.migration import Vesting
+
+        if not self.vesting_factory.is_vesting(address):
+            raise ContractError(f"vesting: {address} was not made by the suite's VestingFactory")
+        return Vesting(abis.instance("VestingStaking", address), self.token.contract)

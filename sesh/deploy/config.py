@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from sesh.deploy.migration import MigrationConfig, read_migration
 from sesh.rules.prices import USD
 from sesh.rules.units import to_units
 
@@ -72,6 +73,8 @@ class SuiteConfig:
     # [ownership] transfer_to: the address (a multisig) every contract's ownership is
     # handed to as the last steps; it accepts with accept_ownership() (two-step).
     new_owner: str | None = None
+    # [migration.*]: the optional converter, Merkle claim and vesting factory.
+    migration: MigrationConfig | None = None
 
     def check_chain(self, chain_id: int) -> None:
         """Refuse a chain this file is not written for."""
@@ -185,6 +188,7 @@ class _Reader:
             pay_tokens=tuple(self._pay_token(i, t) for i, t in enumerate(pro.get("tokens", []))),
             mock_stablecoin=mock_stablecoin,
             new_owner=self._new_owner(),
+            migration=read_migration(self, local) if "migration" in self.data else None,
         )
 
     def _new_owner(self) -> str | None:

@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sesh.deploy.config import SuiteConfig
+from sesh.deploy.migration import (
+    CONVERTER,
+    MERKLE_CLAIM,
+    VESTING_FACTORY,
+    migration_checks,
+    migration_steps,
+)
 from sesh.deploy.steps import ZERO_ADDRESS, Deployer, DeployError, deploy_token
 from sesh.rules.prices import USD
 from sesh.rules.units import format_sesh
@@ -35,6 +42,8 @@ PRO = "SessionPro"
 STABLECOIN = "MockStablecoin"
 STABLECOIN_FEED = "StablecoinUsdFeed"
 # Contracts the SDK looks up, in the order they are deployed.
+# The move from the old chain (optional, [migration.*] in the config).
+MIGRATION_CONTRACTS = (CONVERTER, MERKLE_CLAIM, VESTING_FACTORY)
 SUITE_CONTRACTS = (TOKEN, POOL, VERIFIER, STAKING, NAMES, PRO)
 # The mock sequencer feed reports the sequencer "up since 1970": older than any grace period.
 MOCK_SEQUENCER_UP_SINCE = 1
@@ -174,6 +183,7 @@ class SuiteDeployment:
         steps.append(
             self._wire_step("pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary)
         )
+        steps += migration_steps(self)
         if config.new_owner:
             # Last: every step above needs the deployer to still own the contracts.
             for name in self._owned():
@@ -189,6 +199,8 @@ class SuiteDeployment:
     def _owned(self) -> list[str]:
         """The suite's ownable contracts (the token only if this deployment made it)."""
         names = [POOL, STAKING, NAMES, PRO]
+        if self.config.migration is not None and self.config.migration.converter is not None:
+            names.append(CONVERTER)
         if not self.config.token_address and self._token_name() == TOKEN:
             names.insert(0, TOKEN)
         return names
@@ -419,6 +431,7 @@ class SuiteDeployment:
         )
         checks = [
             *self._ownership_checks(),
+            *migration_checks(self),
             _equal("staking.TOKEN", staking_c.TOKEN(), token),
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
