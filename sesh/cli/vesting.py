@@ -101,7 +101,13 @@ def release(network, account_alias, manifest_path, deployments_dir, address, dry
     Example: sesh vesting release 0xYourVestingContract
     """
     session, allocation = _vesting(network, account_alias, manifest_path, deployments_dir, address)
-    amount = allocation.state().releasable
+    state = allocation.state()
+    if str(session.account.address) != state.beneficiary:
+        raise click.ClickException(
+            f"vesting: not the beneficiary: {session.account.address} signs, the "
+            f"beneficiary is {state.beneficiary}; nothing sent"
+        )
+    amount = state.releasable
     if amount == 0:
         raise click.ClickException("nothing to release now (vested and on hand: 0 SESH)")
     send(allocation.release(session.account), dry_run, f"release {sesh(from_units(amount))}")

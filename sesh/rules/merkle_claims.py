@@ -13,8 +13,9 @@ What `contracts/MerkleClaim.vy` verifies, specified so another implementation ag
   integers), so a proof is just the sibling hashes, bottom up. A layer of odd length
   carries its last node up unchanged. A snapshot of one entry has its leaf as root.
 
-`parse_snapshot_csv` reads `old_address,new_address,amount` rows (SESH, at most 9
-decimals; an optional header row) and refuses a bad row naming its line.
+`parse_snapshot_csv` reads `old_address,new_address,amount` rows (new addresses EIP-55
+checksummed, amounts in SESH with at most 9 decimals; an optional header row) and
+refuses a bad row naming its line.
 """
 
 from __future__ import annotations
@@ -173,8 +174,9 @@ def parse_snapshot_csv(text: str) -> Snapshot:
             raise SnapshotError(f"{where}: old address {old} already on line {seen[old]}")
         if not is_address(new) or not new.startswith("0x"):
             raise SnapshotError(f"{where}: {new!r} is not an Ethereum address")
-        if new != new.lower() and not is_checksum_address(new):
-            raise SnapshotError(f"{where}: {new} has a bad EIP-55 checksum")
+        if not is_checksum_address(new):
+            # All one case carries no checksum, so a typo would pay a stranger.
+            raise SnapshotError(f"{where}: {new} has no valid EIP-55 checksum")
         if int(new, 16) == 0:
             raise SnapshotError(f"{where}: the new address is the zero address")
         try:

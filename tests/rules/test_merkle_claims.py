@@ -71,7 +71,8 @@ def test_csv__with_header_and_blank_lines__parses_in_order():
         (f"La,{A}", "expected old_address,new_address,amount"),
         ("La,0x1234,1", "is not an Ethereum address"),
         ("La,0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed,1", None),  # valid checksum
-        ("La,0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD,1", "bad EIP-55 checksum"),
+        ("La,0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD,1", "no valid EIP-55 checksum"),
+        ("La,0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed,1", "no valid EIP-55 checksum"),
         (f"La,{'0x' + '00' * 20},1", "zero address"),
         (f"La,{A},0", "zero amount"),
         (f"La,{A},-1", "not a SESH amount"),
