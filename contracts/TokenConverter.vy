@@ -133,6 +133,8 @@ def convert(amount: uint256, receiver: address) -> uint256:
     """
     pausable._require_not_paused()
     assert receiver != empty(address), "converter: receiver is the zero address"
+    # SESH paid to the converter itself would count as paid out yet stay here.
+    assert receiver != self, "converter: receiver is the converter"
     amount_in: uint256 = 0
     amount_out: uint256 = 0
     amount_in, amount_out = self._quote(amount)

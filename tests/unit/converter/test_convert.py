@@ -134,11 +134,13 @@ def test_convert__without_allowance_or_balance__is_refused(sesh, owner, holder):
         converter.convert(11, holder)
 
 
-def test_convert__to_the_zero_address__is_refused(sesh, owner, holder):
+def test_convert__to_the_zero_address_or_the_converter__is_refused(sesh, owner, holder):
     old, converter = make_converter(sesh, owner)
     offer(old, converter, holder, 10)
     with boa.env.prank(holder), boa.reverts("converter: receiver is the zero address"):
         converter.convert(10, ZERO)
+    with boa.env.prank(holder), boa.reverts("converter: receiver is the converter"):
+        converter.convert(10, converter.address)
 
 
 def test_pause__stops_conversions__unpause_resumes(sesh, owner, holder):
