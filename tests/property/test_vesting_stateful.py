@@ -4,7 +4,8 @@ against a model of the vesting rules.
 The rules: an allocation of A SESH vests nothing before the cliff, then A·(t − start) /
 (end − start) (whole units, rounded down), all of A from the end on. The beneficiary may
 take what has vested and is on hand, never more; the locked SESH may be staked (nodes
-this contract operates), and a node's stake comes back to the allocation when it is
+this contract operates, contributions to an operator's open node, withdrawn a day
+later), and a node's stake comes back to the allocation when it is
 claimed after the exit, while the node's rewards go straight to the beneficiary. A
 revocation at time T fixes the beneficiary's share at what had vested by T; the revoker
 gets the rest, but only from SESH on hand beyond what the beneficiary is still owed, so
@@ -69,6 +70,16 @@ class VestingMachine(RuleBasedStateMachine):
         self.revoked_at: int | None = None
         self.share_at_revocation = 0
         self.keys_used = 0
+        # An operator's open node the allocation may contribute to: node id, and the
+        # allocation's contribution (amount, when) while it is in.
+        self.open_node: int | None = None
+        self.contribution: tuple[int, int] | None = None
+        operator = self.addresses["operator"] = boa.env.generate_address("operator")
+        self.suite.fund(operator, REQUIREMENT)
+        with boa.env.prank(operator):
+            self.open_node = self.suite.staking.register_node(
+                *self.suite.registration(KEYS[-1], operator), ENDPOINT, 500, REQUIREMENT // 4, []
+            )
 
     # ----------------------------------------------------------------- the rule
 
@@ -93,7 +104,8 @@ class VestingMachine(RuleBasedStateMachine):
 
     @property
     def staked(self) -> int:
-        return REQUIREMENT * sum(1 for status in self.nodes.values() if status != "returned")
+        solo = REQUIREMENT * sum(1 for status in self.nodes.values() if status != "returned")
+        return solo + (self.contribution[0] if self.contribution else 0)
 
     def may_drive(self, caller: str) -> bool:
         return caller == "beneficiary" or (caller == "revoker" and self.revoked_at is not None)
@@ -146,6 +158,41 @@ class VestingMachine(RuleBasedStateMachine):
             self.keys_used += 1
             self.nodes[node_id] = ACTIVE
             self.on_hand -= REQUIREMENT
+
+    @rule(caller=callers, quarters=st.integers(min_value=1, max_value=2))
+    def contribute_to_the_open_node(self, caller, quarters):
+        amount = quarters * REQUIREMENT // 4
+        args = (self.open_node, amount)
+        if caller != "beneficiary":
+            self.call(caller, "contribute", *args, reason="vesting: not the beneficiary")
+        elif self.revoked_at is not None:
+            self.call(caller, "contribute", *args, reason="vesting: revoked")
+        elif self.on_hand < amount:
+            self.call(caller, "contribute", *args, reason="vesting: not enough on hand")
+        elif (
+            self.contribution is not None and self.contribution[0] + amount >= 3 * REQUIREMENT // 4
+        ):
+            # The operator's quarter and ours would fill it: keep the node open (no top-up).
+            return
+        else:
+            self.call(caller, "contribute", *args)
+            held = self.contribution[0] if self.contribution else 0
+            self.contribution = (held + amount, self.now)
+            self.on_hand -= amount
+
+    @rule(caller=callers)
+    def withdraw_from_the_open_node(self, caller):
+        node = self.open_node
+        if not self.may_drive(caller):
+            self.call(caller, "withdraw_contribution", node, reason="vesting: not the beneficiary")
+        elif self.contribution is None:
+            self.call(caller, "withdraw_contribution", node, reason="staking: nothing contributed")
+        elif self.now < self.contribution[1] + DAY:
+            self.call(caller, "withdraw_contribution", node, reason="staking: withdrawal too early")
+        else:
+            self.call(caller, "withdraw_contribution", node)
+            self.on_hand += self.contribution[0]
+            self.contribution = None
 
     @precondition(lambda self: self.nodes)
     @rule(data=st.data(), caller=callers)
