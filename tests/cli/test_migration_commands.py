@@ -69,14 +69,17 @@ def test_publish_and_claim__dry_runs_send_nothing__claims_pay_the_registered_add
     assert "already been claimed" in again
 
 
-def test_vesting__deploy_all_adds_the_factory__beneficiary_shows_releases_and_stakes(
+def test_deploy_all_adds_converter_and_vesting__holders_convert__beneficiary_stakes(
     sesh, devchain, tmp_path
 ):
     deployments = _own_deployments(devchain, tmp_path)
     env = {"SESH_DEPLOYMENTS_DIR": str(deployments)}
     config = tmp_path / "local.toml"
     config.write_text(
-        (ROOT / "deploy" / "local.toml").read_text() + "\n[migration.vesting]\nfactory = true\n"
+        (ROOT / "deploy" / "local.toml").read_text()
+        + "\n[migration.vesting]\nfactory = true\n"
+        + '[migration.converter]\nold_token = "mock"\nrate_numerator = 1\nrate_denominator = 1\n'
+        + 'funding = "1000"\n'
     )
     result = subprocess.run(
         ["ape", "run", "deploy", "all", "--network", devchain.network,
@@ -85,7 +88,9 @@ def test_vesting__deploy_all_adds_the_factory__beneficiary_shows_releases_and_st
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    factory = Manifest.load(DEVNET_CHAIN_ID, deployments).address("VestingFactory")
+    manifest = Manifest.load(DEVNET_CHAIN_ID, deployments)
+    factory = manifest.address("VestingFactory")
+    _convert(sesh, devchain, env, manifest.address("OldToken"))
     beneficiary = FUNDED[6]  # TEST::7
     amount = 60_000 * UNIT
     start = _now(devchain) - 365 * DAY  # a year in of four: a quarter vested
@@ -125,3 +130,19 @@ def test_vesting__deploy_all_adds_the_factory__beneficiary_shows_releases_and_st
     assert "was not made by the suite's VestingFactory" in one_line_error(
         sesh("vesting", "show", DEPLOYER, env=env)
     )
+
+
+def _convert(sesh, devchain, env, old_token):
+    """TEST::5 converts 5 old tokens (9 decimals, 1:1) after its approval."""
+    holder = FUNDED[4]
+    devchain.send(holder, old_token, "mint(address,uint256)", ["address", "uint256"],
+                  [holder, 5 * UNIT])  # fmt: skip
+    before = devchain.sesh_balance(holder)
+    convert = ["migrate", "tokens", "convert", str(5 * UNIT), "--account", "TEST::5"]
+    out = ok(sesh(*convert, "--dry-run", env=env))
+    assert "needs that approval first" in out and devchain.sesh_balance(holder) == before
+    ok(sesh(*convert, env=env))
+    assert devchain.sesh_balance(holder) == before + 5 * UNIT
+    too_small = one_line_error(sesh("migrate", "tokens", "convert", "0", "--account", "TEST::5",
+                                    env=env))  # fmt: skip
+    assert "0" in too_small
