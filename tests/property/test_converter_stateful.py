@@ -16,6 +16,7 @@ conversion paid no more than it took was worth, and less than one unit under it.
 from fractions import Fraction
 
 import boa
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -200,3 +201,10 @@ class ConverterMachine(RuleBasedStateMachine):
 
 
 TestConverter = ConverterMachine.TestCase
+# Under `audit`: 100 runs of 100 steps (each run a fresh deployment); under `ci` the
+# profile's own counts.
+_profile = settings()
+TestConverter.settings = settings(
+    _profile,
+    max_examples=100 if _profile.max_examples >= 1_000 else _profile.max_examples,
+)

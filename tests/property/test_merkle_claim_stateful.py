@@ -12,6 +12,7 @@ address holds what was swept; the bitmap says claimed for exactly the entries pa
 """
 
 import boa
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -185,3 +186,10 @@ class MerkleClaimMachine(RuleBasedStateMachine):
 
 
 TestMerkleClaim = MerkleClaimMachine.TestCase
+# Under `audit`: 100 runs of 100 steps (each run a fresh deployment); under `ci` the
+# profile's own counts.
+_profile = settings()
+TestMerkleClaim.settings = settings(
+    _profile,
+    max_examples=100 if _profile.max_examples >= 1_000 else _profile.max_examples,
+)

@@ -305,10 +305,10 @@ class VestingMachine(RuleBasedStateMachine):
 
 TestVesting = VestingMachine.TestCase
 # Each run deploys the whole staking economics and registers nodes with real BLS proofs
-# (about 2 s a run): 10 runs under `ci`, 300 runs of 100 steps under `audit`.
+# (about 2 s a run): 10 runs under `ci`, 60 runs of 100 steps under `audit`.
 _profile = settings()
 TestVesting.settings = settings(
     _profile,
     stateful_step_count=max(_profile.stateful_step_count, 40),
-    max_examples=300 if _profile.max_examples >= 1_000 else min(_profile.max_examples, 10),
+    max_examples=60 if _profile.max_examples >= 1_000 else min(_profile.max_examples, 10),
 )
