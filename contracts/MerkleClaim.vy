@@ -23,6 +23,9 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.IMerkleClaim as IMerkleClaim
+implements: IMerkleClaim
+
 from snekmate.utils import merkle_proof_verification
 
 

@@ -28,6 +28,9 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.ITokenConverter as ITokenConverter
+implements: ITokenConverter
+
 from snekmate.auth import ownable
 initializes: ownable
 

@@ -14,6 +14,9 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.IVestingFactory as IVestingFactory
+implements: IVestingFactory
+
 
 # @dev SESH.
 TOKEN: public(immutable(IERC20))

@@ -33,10 +33,11 @@
 
 from ethereum.ercs import IERC20
 
+import interfaces.IVestingStaking as IVestingStaking
+implements: IVestingStaking
 
-struct Reservation:
-    account: address
-    amount: uint256
+
+# The struct `Reservation` is the interface's (ServiceNodeStaking's own shape).
 
 
 interface IServiceNodeStaking:
@@ -48,7 +49,7 @@ interface IServiceNodeStaking:
         endpoint: String[64],
         fee_bps: uint16,
         operator_stake: uint256,
-        reserved: DynArray[Reservation, 9],
+        reserved: DynArray[IVestingStaking.Reservation, 9],
     ) -> uint64: nonpayable
     def contribute(node_id: uint64, amount: uint256): nonpayable
     def withdraw_contribution(node_id: uint64): nonpayable
@@ -289,7 +290,7 @@ def register_node(
     endpoint: String[64],
     fee_bps: uint16,
     stake: uint256,
-    reserved: DynArray[Reservation, 9],
+    reserved: DynArray[IVestingStaking.Reservation, 9],
 ) -> uint64:
     """
     @notice Registers a node operated by this contract with `stake` of the allocation.
