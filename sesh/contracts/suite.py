@@ -14,17 +14,8 @@ from sesh.contracts.pro import Pro
 from sesh.contracts.staking import Staking
 from sesh.contracts.token import Token
 from sesh.deploy.manifest import DEFAULT_DIRECTORY, Manifest, ManifestError
-from sesh.deploy.suite import (
-    BRIDGED_TOKEN,
-    CONVERTER,
-    MERKLE_CLAIM,
-    NAMES,
-    POOL,
-    PRO,
-    STAKING,
-    TOKEN,
-    VESTING_FACTORY,
-)
+from sesh.deploy.migration import CONVERTER, MERKLE_CLAIM, VESTING_FACTORY
+from sesh.deploy.suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
 
 
 class Suite:

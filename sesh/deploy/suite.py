@@ -20,8 +20,6 @@ from typing import Any
 from sesh.deploy.config import SuiteConfig
 from sesh.deploy.migration import (
     CONVERTER,
-    MERKLE_CLAIM,
-    VESTING_FACTORY,
     migration_checks,
     migration_steps,
 )
@@ -42,8 +40,6 @@ PRO = "SessionPro"
 STABLECOIN = "MockStablecoin"
 STABLECOIN_FEED = "StablecoinUsdFeed"
 # Contracts the SDK looks up, in the order they are deployed.
-# The move from the old chain (optional, [migration.*] in the config).
-MIGRATION_CONTRACTS = (CONVERTER, MERKLE_CLAIM, VESTING_FACTORY)
 SUITE_CONTRACTS = (TOKEN, POOL, VERIFIER, STAKING, NAMES, PRO)
 # The mock sequencer feed reports the sequencer "up since 1970": older than any grace period.
 MOCK_SEQUENCER_UP_SINCE = 1
