@@ -388,3 +388,26 @@ def test_vesting_contract__is_a_blueprint_made_contract(suite, vesting):
     )  # fmt: skip
     assert not suite.factory.is_vesting(impostor.address)
     assert suite.factory.is_vesting(vesting.address)
+
+
+def test_liquidation__the_stake_comes_back_short__and_the_allocation_shrinks(
+    suite, vesting, beneficiary
+):
+    from sesh.crypto import bls
+
+    node_id = register(suite, vesting, beneficiary)
+    boa.env.time_travel(seconds=DAY)
+    timestamp = now()
+    message = bls.liquidate_message(
+        boa.env.evm.patch.chain_id, suite.staking.address, node_id, timestamp
+    )
+    signature = bls.sign(KEYS[0].bls, message).to_eip2537()  # the only node: all signers
+    suite.staking.liquidate_with_signature(node_id, timestamp, signature, [])
+    boa.env.time_travel(seconds=suite.staking.exit_delay())
+    with boa.env.prank(beneficiary):
+        _, stake = vesting.claim(node_id)
+    penalty = REQUIREMENT * suite.staking.liquidation_penalty_bps() // 10_000
+    assert stake == REQUIREMENT - penalty
+    assert vesting.staked() == 0
+    assert vesting.total_allocation() == ALLOCATION - penalty
+    assert suite.token.balanceOf(vesting.address) == ALLOCATION - penalty
