@@ -75,10 +75,14 @@ def run_token_migration(
     node_keys: NodeKeys | None = None,
     endpoint: str = "127.0.0.1:1",
     echo: Callable[[str], None] = print,
+    advance: Callable[[int], None] | None = None,
 ) -> MigrationStoryResult:
     """Run the three token steps on `deployment`'s chain; Ape accounts as actors (the
     deployer funds everything). `node_keys`/`endpoint`: the vested node's, so a devnet
-    can run a bridge for it (by default fresh keys and an endpoint nobody serves)."""
+    can run a bridge for it (by default fresh keys and an endpoint nobody serves: the
+    network would vote such a node out). `advance(seconds)` moves the chain's clock (a
+    devnet passes one that also refreshes its price feeds); a day at a time until the
+    vested node has rewards to claim, at most three."""
     from ape import project
 
     from sesh.deploy.suite import STAKING, TOKEN
@@ -174,7 +178,11 @@ def run_token_migration(
         f"vesting {vesting.address} registered node {node_id} with "
         f"{format_sesh(requirement)} locked"
     )
-    _advance(2 * DAY)
+    for _ in range(3):
+        (advance or _advance)(DAY)
+        staking.distribute(sender=deployer)
+        if int(staking.claimable(node_id, vesting)[0]) > 0:
+            break
     before = token.balanceOf(beneficiary)
     vesting.claim(node_id, sender=beneficiary)
     rewards = token.balanceOf(beneficiary) - before
@@ -190,6 +198,31 @@ def run_token_migration(
         vesting_node_id=node_id,
         vesting_rewards=rewards,
         lines=lines,
+    )
+
+
+def devnet_step(context: Any, node_keys: NodeKeys | None = None, endpoint: str = "127.0.0.1:1"):
+    """`run_token_migration` as a step of the devnet's migrated story (`context`: the
+    devnet's MigrationContext — console, SDK suite, test accounts, manifest). Actors:
+    test accounts 0 (deployer), 3 (converts), 4 and 5 (in the snapshot; 5 claims) and 6
+    (the beneficiary)."""
+    from ape import chain
+
+    from sesh.deploy.config import SuiteConfig
+    from sesh.deploy.steps import Deployer
+    from sesh.deploy.suite import SuiteDeployment
+
+    accounts = context.accounts
+    deployer = Deployer(account=accounts[0], manifest=context.manifest, echo=context.console.print)
+    config = SuiteConfig(path=context.manifest.path, chain_ids=(int(chain.chain_id),))
+    return run_token_migration(
+        SuiteDeployment(deployer, config),
+        converter_holder=accounts[3],
+        claim_holders=[accounts[4], accounts[5]],
+        beneficiary=accounts[6],
+        node_keys=node_keys,
+        endpoint=endpoint,
+        echo=context.console.print,
     )
 
 

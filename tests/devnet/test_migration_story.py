@@ -37,3 +37,22 @@ def test_run_token_migration__converts_claims_and_stakes_a_vested_allocation(
         assert name in recorded
     checks = deployment.check_wires()
     assert all(check.ok for check in checks), [c for c in checks if not c.ok]
+
+
+def test_devnet_step__runs_from_the_devnets_migration_context(accounts, chain, tmp_path):
+    from types import SimpleNamespace
+
+    from sesh.devnet.migration_story import devnet_step
+
+    manifest = Manifest.load(chain.chain_id, tmp_path)
+    deployer = Deployer(account=accounts[0], manifest=manifest, echo=lambda _: None)
+    SuiteDeployment(deployer, load_config(ROOT / "deploy" / "local.toml")).run()
+    printed = []
+    context = SimpleNamespace(
+        console=SimpleNamespace(print=printed.append),
+        accounts=list(accounts),
+        manifest=manifest,
+    )
+    result = devnet_step(context)
+    assert result.vesting_rewards > 0 and result.claimed_sesh > 0
+    assert any("converted" in str(line) for line in printed)
