@@ -55,6 +55,14 @@ def _register_commands() -> None:
     for group in groups:
         main.add_command(group)
 
+    # The move from the old chain: `sesh migrate tokens` attaches to the shared `migrate`
+    # group (created if the node migration has not), `sesh vesting` for beneficiaries.
+    from sesh.cli import migrate_tokens
+    from sesh.cli.vesting import vesting
+
+    migrate_tokens.register(main)
+    main.add_command(vesting)
+
 
 _register_commands()
 

@@ -30,6 +30,11 @@ SHIPPED = (
     "SessionPro",
     # The testnet SESH/USD feed `sesh feeds push` keeps fresh.
     "KeeperAggregator",
+    # The move from the old chain (docs/migration.md).
+    "TokenConverter",
+    "MerkleClaim",
+    "VestingFactory",
+    "VestingStaking",
 )
 
 

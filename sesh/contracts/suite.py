@@ -15,6 +15,7 @@ from sesh.contracts.rpc import RpcContract
 from sesh.contracts.staking import Staking
 from sesh.contracts.token import Token
 from sesh.deploy.manifest import DEFAULT_DIRECTORY, Manifest, ManifestError
+from sesh.deploy.migration import CONVERTER, MERKLE_CLAIM, VESTING_FACTORY
 from sesh.deploy.suite import BRIDGED_TOKEN, NAMES, POOL, PRO, STAKING, TOKEN
 
 
@@ -109,6 +110,34 @@ class Suite:
     @cached_property
     def pro(self) -> Pro:
         return Pro(self.contract(PRO), self.token)
+
+    # --------------------------------------------- the move (docs/migration.md)
+
+    @cached_property
+    def converter(self):
+        from sesh.contracts.migration import Converter
+
+        return Converter(self.contract(CONVERTER), self.token.contract)
+
+    @cached_property
+    def merkle_claims(self):
+        from sesh.contracts.migration import MerkleClaims
+
+        return MerkleClaims(self.contract(MERKLE_CLAIM), self.token.contract)
+
+    @cached_property
+    def vesting_factory(self):
+        from sesh.contracts.migration import VestingFactory
+
+        return VestingFactory(self.contract(VESTING_FACTORY), self.token.contract)
+
+    def vesting(self, address: str):
+        """The allocation at `address`; refused unless the suite's factory made it."""
+        from sesh.contracts.migration import Vesting
+
+        if not self.vesting_factory.is_vesting(address):
+            raise ContractError(f"vesting: {address} was not made by the suite's VestingFactory")
+        return Vesting(abis.instance("VestingStaking", address), self.token.contract)
 
 
 def _chain_id(w3: Any) -> int:

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from sesh.deploy.migration import MigrationConfig, read_migration
 from sesh.rules.prices import USD
 from sesh.rules.units import to_units
 
@@ -85,6 +86,8 @@ class SuiteConfig:
     # network's nodes are imported with `sesh migrate`, which also starts it and sets the
     # pool's beneficiary then); false: live at once.
     seeding: bool = False
+    # [migration.*]: the optional converter, Merkle claim and vesting factory.
+    migration: MigrationConfig | None = None
 
     def check_chain(self, chain_id: int) -> None:
         """Refuse a chain this file is not written for."""
@@ -218,6 +221,7 @@ class _Reader:
             mock_stablecoin=mock_stablecoin,
             new_owner=self._new_owner(),
             seeding=self._bool(pool, "pool.seeding", False),
+            migration=read_migration(self, local) if "migration" in self.data else None,
         )
 
     def _new_owner(self) -> str | None:

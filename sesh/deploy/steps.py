@@ -86,6 +86,40 @@ class Deployer:
         self.echo(f"  {name:<22} {address}  (deployed)")
         return container.at(address)
 
+    def blueprint(self, name: str, contract_type: str) -> Any:
+        """An EIP-5202 blueprint of `contract_type` (code to copy, never called), reused
+        from the manifest or deployed and recorded."""
+        from ape import chain, project
+
+        container = project.get_contract(contract_type)
+        existing = self.manifest.contracts.get(name)
+        if existing is not None:
+            self.echo(f"  {name:<22} {existing.address}  (already deployed)")
+            return existing.address
+        receipt = self._resume(name)
+        if receipt is None:
+            txn = chain.provider.network.ecosystem.encode_contract_blueprint(
+                container.contract_type
+            )
+            receipt = self._send(name, txn)
+        address = receipt.contract_address
+        if not address:
+            raise DeployError(f"the blueprint {name} ({receipt.txn_hash}) created no contract")
+        self.manifest.pending.pop(name, None)
+        self.manifest.record(
+            name,
+            DeployedContract(
+                address=str(address),
+                contract_type=contract_type,
+                tx_hash=_hex(receipt.txn_hash),
+                block=int(receipt.block_number),
+                args=["blueprint"],
+            ),
+        )
+        self.deployed_now.append(name)
+        self.echo(f"  {name:<22} {address}  (blueprint deployed)")
+        return str(address)
+
     def adopt(self, name: str, contract_type: str, address: str) -> Any:
         """Record a contract this deployment did not create (an existing token)."""
         from ape import chain, project

@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sesh.deploy.config import SuiteConfig
+from sesh.deploy.migration import (
+    CONVERTER,
+    migration_checks,
+    migration_steps,
+)
 from sesh.deploy.steps import ZERO_ADDRESS, Deployer, DeployError, deploy_token
 from sesh.rules.prices import USD
 from sesh.rules.units import format_sesh
@@ -215,6 +220,7 @@ class SuiteDeployment:
                     "pool.beneficiary", "pool.set_beneficiary(staking)", self._beneficiary
                 )
             )
+        steps += migration_steps(self)
         if config.new_owner:
             # Last: every step above needs the deployer to still own the contracts.
             for name in self._owned():
@@ -230,6 +236,8 @@ class SuiteDeployment:
     def _owned(self) -> list[str]:
         """The suite's ownable contracts (the token only if this deployment made it)."""
         names = [POOL, STAKING, NAMES, PRO]
+        if self.config.migration is not None and self.config.migration.converter is not None:
+            names.append(CONVERTER)
         if not self.config.token_address and self._token_name() == TOKEN:
             names.insert(0, TOKEN)
         return names
@@ -460,6 +468,7 @@ class SuiteDeployment:
         )
         checks = [
             *self._ownership_checks(),
+            *migration_checks(self),
             _equal("staking.TOKEN", staking_c.TOKEN(), token),
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),

@@ -6,8 +6,8 @@ nodes (the ones a bridge runs here, staked and shared as `plan_nodes` plans them
 N − K more of the old network that are open (a quarter staked, a reserved slot), so that
 they join no swarm and the quorum stays with the bridges this machine runs — checks it as
 `sesh migrate` does, seeds it in batches, starts the contract, and hands the network to
-the story. Then the steps of `MIGRATION_STEPS` run (the token conversion, Merkle claims
-and vested allocations join the story there).
+the story. After the story, the steps of `MIGRATION_STEPS` run (the token conversion, a
+Merkle claim and a vested allocation running a node and claiming).
 """
 
 from __future__ import annotations
@@ -36,9 +36,22 @@ class MigrationContext:
     nodes: list[DevnetNode]
 
 
-# Steps run after `start`, in order, each `step(context)`; they raise to fail the devnet.
-# The token converter, the Merkle claims and the vested allocations append theirs here.
-MIGRATION_STEPS: list[Callable[[MigrationContext], None]] = []
+def token_migration(context: MigrationContext) -> None:
+    """The converter, the Merkle claims and a vested allocation running a node
+    (`sesh.devnet.migration_story`), with the devnet's clock moves refreshing its feeds."""
+    from sesh.cli.dev import move_chain_time
+    from sesh.devnet.migration_story import devnet_step
+
+    context.console.print("[bold]The move, continued[/]: tokens, claims and a vested node")
+    devnet_step(
+        context,
+        advance=lambda seconds: move_chain_time(context.manifest, seconds, context.accounts[0]),
+    )
+
+
+# Steps run after the story on a migrated devnet, in order, each `step(context)`; they
+# raise to fail the devnet.
+MIGRATION_STEPS: list[Callable[[MigrationContext], None]] = [token_migration]
 
 
 def devnet_snapshot(

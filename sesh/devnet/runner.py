@@ -251,13 +251,15 @@ def start_nodes_and_story(
             console.print(f"  swarm {swarm_id:016x}: nodes {members}")
         file_server = FileServerProcess(root / "fileserver").start()
         console.print(f"File server at {file_server.url}, X25519 key {file_server.x25519_hex}")
-        if migration is not None:
-            from sesh.devnet.migration import run_migration_steps
-
-            run_migration_steps(migration)
         story = DevnetStory(console, suite, roles, network, rpc, root / "users", file_server)
         if run_story:
             story.run()
+            if migration is not None:
+                # The rest of the move, on the migrated network the story has just run:
+                # a conversion, a claim from the old chain's snapshot, a vested node.
+                from sesh.devnet.migration import run_migration_steps
+
+                run_migration_steps(migration)
             console.print(story.summary())
         return Devnet(network, story, file_server)
     except BaseException:
