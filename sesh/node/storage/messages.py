@@ -380,10 +380,15 @@ class MessageDB:
 
         return self._write(work)  # type: ignore[return-value]
 
-    def _account_where(self, namespace: int | None) -> tuple[str, tuple]:
-        if namespace is None:
-            return "pubkey = ?", ()
-        return "pubkey = ? AND namespace = ?", (namespace,)
+    def _account_where(self, namespace: int | None, before: int | None) -> tuple[str, tuple]:
+        """The account's messages (after `pubkey = ?`): of one namespace (all if None), with
+        a timestamp at or before `before` if given."""
+        where, args = "pubkey = ?", ()
+        if namespace is not None:
+            where, args = where + " AND namespace = ?", (namespace,)
+        if before is not None:
+            where, args = where + " AND timestamp <= ?", (*args, before)
+        return where, args
 
     def delete_where(
         self, pubkey: bytes, namespace: int | None, before: int | None, keep_until: int
@@ -392,10 +397,7 @@ class MessageDB:
         with a timestamp at or before `before` if given; tombstone them until `keep_until`.
         Returns (namespace, hash) of each deleted."""
         db = self.db
-        where, args = self._account_where(namespace)
-        if before is not None:
-            where += " AND timestamp <= ?"
-            args += (before,)
+        where, args = self._account_where(namespace, before)
 
         def work() -> list[tuple[int, str]]:
             rows = db.execute(
@@ -416,10 +418,7 @@ class MessageDB:
         with a timestamp at or before `before` if given) down to `expiry`: (namespace, hash)
         of each changed."""
         db = self.db
-        where, args = self._account_where(namespace)
-        if before is not None:
-            where += " AND timestamp <= ?"
-            args += (before,)
+        where, args = self._account_where(namespace, before)
 
         def work() -> list[tuple[int, str]]:
             rows = db.execute(
