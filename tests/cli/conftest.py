@@ -55,13 +55,19 @@ class Devchain:
         tx = self.rpc(
             "eth_sendTransaction", [{"from": sender, "to": to, "data": "0x" + data.hex()}]
         )
+        self.receipt(tx, signature)
+
+    def receipt(self, tx: str, what: str) -> dict:
+        """`tx`'s receipt, which must show success: anvil answers eth_sendTransaction at
+        once but may mine a moment later (seen after an evm_revert), so it is waited for."""
         receipt = None
         for _ in range(100):
             receipt = self.rpc("eth_getTransactionReceipt", [tx])
             if receipt is not None:
                 break
             time.sleep(0.05)
-        assert receipt is not None and receipt["status"] == "0x1", f"{signature} failed"
+        assert receipt is not None and receipt["status"] == "0x1", f"{what} failed"
+        return receipt
 
     def call(self, to: str, signature: str, types: list, args: list, returns: list):
         from eth_abi import decode

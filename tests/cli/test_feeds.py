@@ -3,7 +3,6 @@ The devchain's suite has a mock feed; here a KeeperAggregator is deployed next t
 the deployer, its keeper) and recorded as `SeshUsdFeed` in a copy of the manifest."""
 
 import json
-import time
 
 import pytest
 from eth_abi import encode
@@ -24,15 +23,7 @@ def keeper_manifest(chain_state, tmp_path):
         "eth_sendTransaction",
         [{"from": DEPLOYER, "data": bytecode + args.hex(), "gas": hex(3_000_000)}],
     )
-    # anvil answers eth_sendTransaction at once but may mine a moment later (seen after
-    # an evm_revert): wait for the receipt rather than read it once.
-    receipt = None
-    for _ in range(100):
-        receipt = chain_state.rpc("eth_getTransactionReceipt", [tx])
-        if receipt is not None:
-            break
-        time.sleep(0.05)
-    assert receipt is not None and int(receipt["status"], 16) == 1, receipt
+    receipt = chain_state.receipt(tx, "the KeeperAggregator's deployment")
     address = to_checksum_address(receipt["contractAddress"])
     document = json.loads(chain_state.manifest.path.read_text())
     document["contracts"]["SeshUsdFeed"] = {
