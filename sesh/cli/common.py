@@ -93,9 +93,8 @@ class ReadCommand(click.Command):
             raise click.ClickException(explain_ape_error(exc, choice)) from None
 
 
-def read_options(f: Callable) -> Callable:
-    """The chain options of a read command: --network as a plain choice string (resolved
-    by `ReadCommand`), --account (whose address is read), --manifest, --deployments-dir."""
+def _deployment_options(f: Callable) -> Callable:
+    """--manifest and --deployments-dir: where the deployment's addresses come from."""
     f = click.option(
         "--deployments-dir",
         type=click.Path(file_okay=False, path_type=Path),
@@ -111,6 +110,13 @@ def read_options(f: Callable) -> Callable:
         envvar="SESH_MANIFEST",
         help="A deployment manifest to use instead (refused if it is for another chain).",
     )(f)
+    return f
+
+
+def read_options(f: Callable) -> Callable:
+    """The chain options of a read command: --network as a plain choice string (resolved
+    by `ReadCommand`), --account (whose address is read), --manifest, --deployments-dir."""
+    f = _deployment_options(f)
     f = click.option(
         "--account",
         "account_alias",
@@ -141,21 +147,7 @@ def read_command(group: click.Group, name: str | None = None, **kwargs: Any) -> 
 
 def chain_options(f: Callable) -> Callable:
     """--network, --account, --manifest, --deployments-dir."""
-    f = click.option(
-        "--deployments-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("deployments"),
-        envvar="SESH_DEPLOYMENTS_DIR",
-        show_default=True,
-        help="Where deployments/<chain_id>.json is looked up.",
-    )(f)
-    f = click.option(
-        "--manifest",
-        "manifest_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="SESH_MANIFEST",
-        help="A deployment manifest to use instead (refused if it is for another chain).",
-    )(f)
+    f = _deployment_options(f)
     f = click.option(
         "--account",
         "account_alias",
