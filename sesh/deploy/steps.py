@@ -68,22 +68,9 @@ class Deployer:
         receipt = self._resume(name)
         if receipt is None:
             receipt = self._send(name, container(*args))
-        address = receipt.contract_address
-        if not address:
-            raise DeployError(f"the deployment of {name} ({receipt.txn_hash}) created no contract")
-        self.manifest.pending.pop(name, None)
-        self.manifest.record(
-            name,
-            DeployedContract(
-                address=str(address),
-                contract_type=contract_type,
-                tx_hash=_hex(receipt.txn_hash),
-                block=int(receipt.block_number),
-                args=[_jsonable(a) for a in args],
-            ),
+        address = self._record_created(
+            name, contract_type, receipt, [_jsonable(a) for a in args], "deployment of", "deployed"
         )
-        self.deployed_now.append(name)
-        self.echo(f"  {name:<22} {address}  (deployed)")
         return container.at(address)
 
     def blueprint(self, name: str, contract_type: str) -> Any:
@@ -102,9 +89,18 @@ class Deployer:
                 container.contract_type
             )
             receipt = self._send(name, txn)
+        return self._record_created(
+            name, contract_type, receipt, ["blueprint"], "blueprint", "blueprint deployed"
+        )
+
+    def _record_created(
+        self, name: str, contract_type: str, receipt: Any, args: list, what: str, done: str
+    ) -> str:
+        """Record the contract `receipt` created as `name` (no longer pending) and say so;
+        its address. `what` names the transaction in the error if it created none."""
         address = receipt.contract_address
         if not address:
-            raise DeployError(f"the blueprint {name} ({receipt.txn_hash}) created no contract")
+            raise DeployError(f"the {what} {name} ({receipt.txn_hash}) created no contract")
         self.manifest.pending.pop(name, None)
         self.manifest.record(
             name,
@@ -113,11 +109,11 @@ class Deployer:
                 contract_type=contract_type,
                 tx_hash=_hex(receipt.txn_hash),
                 block=int(receipt.block_number),
-                args=["blueprint"],
+                args=args,
             ),
         )
         self.deployed_now.append(name)
-        self.echo(f"  {name:<22} {address}  (blueprint deployed)")
+        self.echo(f"  {name:<22} {address}  ({done})")
         return str(address)
 
     def adopt(self, name: str, contract_type: str, address: str) -> Any:
