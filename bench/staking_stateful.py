@@ -54,12 +54,25 @@ def without_invariants(machine_class):
         for name in dir(machine_class)
         if getattr(getattr(machine_class, name), "hypothesis_stateful_invariant", None)
     }
-    machine = type(machine_class.__name__, (machine_class,), dict.fromkeys(names, _skip))
-    return machine
+    return type(machine_class.__name__, (machine_class,), dict.fromkeys(names, _skip))
 
 
 def _skip(self):
     return None
+
+
+def _settings(examples: int, steps: int, derandomize: bool = False) -> settings:
+    """Runs of `steps` steps, `examples` of them, generated only: a failure is for the
+    test suite to shrink; here it only has to show."""
+    return settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        derandomize=derandomize,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+    )
 
 
 def view_costs(steps: int = 60) -> dict:
@@ -71,18 +84,7 @@ def view_costs(steps: int = 60) -> dict:
             final.append(self)
 
     Kept.__name__ = StakingMachine.__name__
-    run_state_machine_as_test(
-        Kept,
-        settings=settings(
-            max_examples=3,
-            stateful_step_count=steps,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.generate],
-        ),
-    )
+    run_state_machine_as_test(Kept, settings=_settings(3, steps, derandomize=True))
     machine = max(final, key=lambda m: len(m.model.nodes))
     staking, token = machine.staking, machine.token
     stranger = machine._address("attacker")
@@ -106,19 +108,7 @@ def run(machine_class, target_steps: int, steps_per_run: int = 100) -> dict:
     runs = 0
     started = time.perf_counter()
     while machine.steps < target_steps:
-        run_state_machine_as_test(
-            machine,
-            settings=settings(
-                max_examples=10,
-                stateful_step_count=steps_per_run,
-                deadline=None,
-                database=None,
-                derandomize=False,
-                suppress_health_check=list(HealthCheck),
-                # A failure is for the test suite to shrink; here it only has to show.
-                phases=[Phase.generate],
-            ),
-        )
+        run_state_machine_as_test(machine, settings=_settings(10, steps_per_run))
         runs += 10
         print(f"  {machine_class.__name__}: {machine.steps} steps", flush=True)
     seconds = time.perf_counter() - started
