@@ -198,25 +198,8 @@ def _check_node(
     key_bytes = _hex(entry.get("pubkey_bls"), (48, 128), "pubkey_bls", problems)
     pop_bytes = _hex(entry.get("pop_bls"), (96, 256), "pop_bls", problems)
     signature = _hex(entry.get("ed25519_signature"), (64,), "ed25519_signature", problems)
-    public_key = proof = None
-    if key_bytes is not None:
-        try:
-            public_key = (
-                bls.PublicKey.from_compressed(key_bytes)
-                if len(key_bytes) == 48
-                else bls.PublicKey.from_eip2537(key_bytes)
-            )
-        except bls.BlsError as exc:
-            problems.append(f"pubkey_bls: {exc}")
-    if pop_bytes is not None:
-        try:
-            proof = (
-                bls.Signature.from_compressed(pop_bytes)
-                if len(pop_bytes) == 96
-                else bls.Signature.from_eip2537(pop_bytes)
-            )
-        except bls.BlsError as exc:
-            problems.append(f"pop_bls: {exc}")
+    public_key = _bls_point(bls.PublicKey, key_bytes, 48, "pubkey_bls", problems)
+    proof = _bls_point(bls.Signature, pop_bytes, 96, "pop_bls", problems)
     operator = _eth_address(entry.get("operator_address"), eth, "operator", problems)
     fee = entry.get("operator_fee")
     if not isinstance(fee, int) or isinstance(fee, bool) or not 0 <= fee <= BPS:
@@ -328,6 +311,18 @@ def _normal_key(value: Any) -> str:
     except (ValueError, bls.BlsError):
         return ""
     return key.to_compressed().hex()
+
+
+def _bls_point(kind: type, data: bytes | None, compressed: int, field: str, problems: list):
+    """A key or signature from its compressed (`compressed` bytes) or EIP-2537 form; None,
+    with the reason in `problems`, if it is not one."""
+    if data is None:
+        return None
+    try:
+        return kind.from_compressed(data) if len(data) == compressed else kind.from_eip2537(data)
+    except bls.BlsError as exc:
+        problems.append(f"{field}: {exc}")
+        return None
 
 
 def _eth_address(old: Any, eth: dict[str, str], who: str, problems: list[str]) -> str | None:
