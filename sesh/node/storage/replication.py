@@ -108,7 +108,11 @@ class StorageService:
                 self._require_peer(view, sender)
                 inner_method = params.get("method")
                 inner = params.get("params")
-                if inner_method not in RECURSIVE_METHODS or not isinstance(inner, dict):
+                if (
+                    not isinstance(inner_method, str)
+                    or inner_method not in RECURSIVE_METHODS
+                    or not isinstance(inner, dict)
+                ):
                     raise RpcError(400, "replicate: a method applied swarm-wide, with params")
                 answer = await rpc.handle(inner_method, inner, forwarded=True)
                 return web.json_response({"status": answer.status, "body": answer.body})

@@ -224,6 +224,28 @@ def peer_body(method: str, params: dict) -> bytes:
     return json.dumps({"method": method, "params": params}, separators=(",", ":")).encode()
 
 
+def test_peers__a_replicate_naming_its_method_by_anything_but_a_string_is_a_400(tmp_path):
+    """A member's `replicate` whose inner method is a list (unhashable) or an object was
+    a 500 from a TypeError (found by test_fuzz); it is refused as any malformed copy."""
+
+    async def scenario():
+        async with LocalNet(tmp_path, 2, swarm_of=lambda i: 0) as net:
+            receiver, member = net.nodes
+            now = int(net.clock() * 1000)
+            to_receiver = receiver.identity.ed25519_pubkey
+            for inner in ([], {}, ["store"], 7, None):
+                body = peer_body("replicate", {"method": inner, "params": {}})
+                headers = sign_request(member.identity, to_receiver, now, body)
+                status, text = await post(receiver.url + "/peer/v1", body, headers)
+                assert status == 400 and b"a method applied swarm-wide" in text, (inner, text)
+            body = peer_body("replicate", {"method": "delete", "params": {}})
+            headers = sign_request(member.identity, to_receiver, now, body)
+            status, text = await post(receiver.url + "/peer/v1", body, headers)
+            assert status == 200, text
+
+    run(scenario())
+
+
 def test_peers__requests_unsigned_stale_replayed_misaddressed_or_from_outsiders_are_refused(
     tmp_path,
 ):
