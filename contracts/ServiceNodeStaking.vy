@@ -55,7 +55,7 @@ interface IBLSVerifier:
     def check_pubkey(pubkey: Bytes[128]) -> bool: view
 
 
-interface IServiceNodeSeeding:
+interface IServiceNodeStakingExtension:
     def TOKEN() -> address: view
     def POOL() -> address: view
     def VERIFIER() -> address: view
@@ -120,20 +120,19 @@ MIN_ACTIVATIONS_PER_BLOCK: public(constant(uint256)) = 20
 # @dev Of a liquidation penalty, 3/20 to the caller and 17/20 to the reward pool.
 LIQUIDATOR_SHARE_NUMERATOR: constant(uint256) = 3
 LIQUIDATOR_SHARE_DENOMINATOR: constant(uint256) = 20
-# @dev Bounds of the owner's setters.
-MIN_STAKING_REQUIREMENT: constant(uint256) = 1_000 * 10**9
-MAX_STAKING_REQUIREMENT: constant(uint256) = 1_000_000 * 10**9
-MIN_EXIT_DELAY: constant(uint256) = 86400
-MAX_EXIT_DELAY: constant(uint256) = 90 * 86400
-MAX_LIQUIDATION_PENALTY_BPS: constant(uint256) = 1_000
 # @dev The most non-signers one network signature may list (supports 3,072 nodes).
 MAX_NON_SIGNERS: constant(uint256) = 1024
 # @dev Nodes one `claim_many` call may claim.
 MAX_CLAIMS: constant(uint256) = 64
+# @dev Activations remembered for network signatures: a signature is checked against
+#      the nodes active before its timestamp, so those activated since (at most this
+#      many) are left out of the aggregate key.
+RECENT_ACTIVATIONS: public(constant(uint256)) = 32
 
 _BPS: constant(uint256) = 10_000
 _DAY: constant(uint256) = 86400
 _MASK64: constant(uint256) = 2**64 - 1
+_MASK128: constant(uint256) = 2**128 - 1
 _MASK160: constant(uint256) = 2**160 - 1
 _TAG_POP: constant(bytes32) = 0x534553485f504f50000000000000000000000000000000000000000000000000  # "SESH_POP"
 _TAG_EXIT: constant(bytes32) = 0x534553485f455849540000000000000000000000000000000000000000000000  # "SESH_EXIT"
@@ -151,6 +150,9 @@ POOL: public(immutable(IRewardRatePool))
 VERIFIER: public(immutable(IBLSVerifier))
 # @dev The pool's day zero (its days are counted from it).
 _POOL_START: immutable(uint256)
+# @dev The extension (`ServiceNodeStakingExtension`) this contract delegates the calls it
+#      does not know to: the owner's setters and the seeding phase.
+EXTENSION: public(immutable(address))
 
 
 # @dev Stake a node needs to activate (for nodes registered from now on).
@@ -172,7 +174,8 @@ _rewards: uint256
 # @dev amount (64) | start (64) | end (64) | pool_day (64): the release being streamed,
 #      evenly over [start, end), and the pool day it was pulled on.
 _stream: uint256
-# @dev The block (timestamp) of the last activation, and activations in it.
+# @dev The block (timestamp) of the last activation; activations since deployment (128) |
+#      activations in that block (128).
 _activation_block: uint256
 _activations_in_block: uint256
 
@@ -191,10 +194,13 @@ _node_bls: HashMap[uint64, bytes32[3]]
 _delegators: HashMap[uint64, DynArray[address, 9]]
 # @dev Node id => account => stake (64) | reserved (64) | claimed rewards (64) | contributed_at (56) | stake claimed (1).
 _contribution: HashMap[uint64, HashMap[address, uint256]]
-# @dev The seeding extension (`ServiceNodeSeeding`) that calls this contract does not
-#      know are delegated to; empty for a contract deployed live. Set once, at deployment.
+# @dev The ids of the last `RECENT_ACTIVATIONS` nodes activated live (not seeded), a ring:
+#      activation number n (from 0) is at n % RECENT_ACTIVATIONS.
 #      Everything above and this are the extension's storage too, in the same order.
-_seeder: address
+_recent_activations: uint64[RECENT_ACTIVATIONS]
+# @dev The SESH this contract owes (stakes, rewards, the stream): what it pulled and was
+#      released, less what it sent. SESH above it arrived by plain transfer (`sweep`).
+_held: uint256
 
 
 event NodeRegistered:
@@ -253,18 +259,6 @@ event Claimed:
     stake: uint256
 
 
-event StakingRequirementUpdated:
-    amount: uint256
-
-
-event ExitDelayUpdated:
-    delay: uint256
-
-
-event LiquidationPenaltyUpdated:
-    penalty_bps: uint256
-
-
 event Liquidated:
     node_id: indexed(uint64)
     liquidator: indexed(address)
@@ -274,25 +268,35 @@ event Liquidated:
 
 
 @deploy
-def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier, seeder: address):
+def __init__(
+    token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier, extension: address, seeding: bool
+):
     """
     @param token SESH.
     @param pool The reward pool; its owner must then `set_beneficiary` to this contract.
     @param verifier The deployed `BLSVerifier`.
-    @param seeder The empty address for a contract live at once; else the deployed
-           `ServiceNodeSeeding` (for this token and verifier): the contract then starts
-           in the seeding phase, in which the owner imports the running network's nodes
-           (`seed_nodes`) until `start`, both delegated to the seeder.
+    @param extension The deployed `ServiceNodeStakingExtension` for this token, pool and
+           verifier: the owner's setters and the seeding phase run in its code.
+    @param seeding False for a contract live at once; true to start in the seeding phase,
+           in which the owner imports the running network's nodes (`seed_nodes`) until
+           `start`, and nothing else happens.
     """
     assert token.address != empty(address), "staking: token is the zero address"
     assert pool.address != empty(address), "staking: pool is the zero address"
     assert verifier.address != empty(address), "staking: verifier is the zero address"
+    assert (
+        extension.is_contract
+        and staticcall IServiceNodeStakingExtension(extension).TOKEN() == token.address
+        and staticcall IServiceNodeStakingExtension(extension).POOL() == pool.address
+        and staticcall IServiceNodeStakingExtension(extension).VERIFIER() == verifier.address
+    ), "staking: extension for other contracts"
     ownable.__init__()
     ownable_2step.__init__()
     pausable.__init__()
     TOKEN = token
     POOL = pool
     VERIFIER = verifier
+    EXTENSION = extension
     _POOL_START = staticcall pool.START()
     self.staking_requirement = 25_000 * 10**9
     self.exit_delay = 30 * 86400
@@ -302,13 +306,7 @@ def __init__(token: IERC20, pool: IRewardRatePool, verifier: IBLSVerifier, seede
     end: uint256 = _POOL_START + (today + 1) * _DAY
     self._stream = (today << 192) | (end << 128) | ((end - _DAY) << 64)
     self._rewards = block.timestamp << 128
-    if seeder != empty(address):
-        assert (
-            staticcall IServiceNodeSeeding(seeder).TOKEN() == token.address
-            and staticcall IServiceNodeSeeding(seeder).POOL() == pool.address
-            and staticcall IServiceNodeSeeding(seeder).VERIFIER() == verifier.address
-        ), "staking: seeder for other contracts"
-        self._seeder = seeder
+    if seeding:
         self._rewards = _NOT_STARTED << 128
 
 
@@ -698,80 +696,16 @@ def claim_many(node_ids: DynArray[uint64, MAX_CLAIMS]):
 
 
 @external
-def set_staking_requirement(amount: uint256):
-    """
-    @notice Sets the stake that nodes registered from now on need.
-    @dev Owner only; between 1,000 and 1,000,000 SESH. Registered nodes keep theirs.
-    @param amount The requirement in token units.
-    """
-    ownable._check_owner()
-    assert amount >= MIN_STAKING_REQUIREMENT and amount <= MAX_STAKING_REQUIREMENT, (
-        "staking: invalid requirement"
-    )
-    self.staking_requirement = amount
-    log StakingRequirementUpdated(amount=amount)
-
-
-@external
-def set_exit_delay(delay: uint256):
-    """
-    @notice Sets the wait between an exit request (or a removal or liquidation) and
-            the unlock, for nodes registered from now on.
-    @dev Owner only; between 1 and 90 days. Registered nodes keep theirs.
-    @param delay Seconds.
-    """
-    ownable._check_owner()
-    assert delay >= MIN_EXIT_DELAY and delay <= MAX_EXIT_DELAY, "staking: delay out of bounds"
-    self.exit_delay = delay
-    log ExitDelayUpdated(delay=delay)
-
-
-@external
-def set_liquidation_penalty_bps(penalty_bps: uint256):
-    """
-    @notice Sets the share of each stake a liquidation takes, for nodes registered
-            from now on.
-    @dev Owner only; at most 1,000 (10 %). Registered nodes keep theirs.
-    @param penalty_bps Basis points.
-    """
-    ownable._check_owner()
-    assert penalty_bps <= MAX_LIQUIDATION_PENALTY_BPS, "staking: penalty out of bounds"
-    self.liquidation_penalty_bps = penalty_bps
-    log LiquidationPenaltyUpdated(penalty_bps=penalty_bps)
-
-
-@external
-def pause():
-    """
-    @notice Stops new registrations. Contributions, exits, withdrawals and claims go on.
-    @dev Owner only.
-    """
-    ownable._check_owner()
-    pausable._pause()
-
-
-@external
-def unpause():
-    """
-    @notice Allows registrations again.
-    @dev Owner only.
-    """
-    ownable._check_owner()
-    pausable._unpause()
-
-
-@external
 def __default__():
     """
-    @notice `seed_nodes` and `start`: the seeding extension's functions (no return
-            value), run in this contract's storage.
-    @dev The extension's code would not fit in this contract (EIP-170).
+    @notice The extension's functions (`ServiceNodeStakingExtension`), run in this
+            contract's storage: the owner's `set_staking_requirement`, `set_exit_delay`,
+            `set_liquidation_penalty_bps`, `pause`, `unpause`; `sweep` (anyone); and the
+            seeding phase's `seed_nodes` and `start`. None returns a value.
+    @dev Their code would not fit in this contract (EIP-170). An unknown function
+         reverts there, as with no fallback at all.
     """
-    seeder: address = self._seeder
-    # A contract deployed live has no extension: an unknown function reverts, as
-    # with no fallback at all.
-    assert seeder != empty(address)
-    raw_call(seeder, msg.data, is_delegate_call=True)
+    raw_call(EXTENSION, msg.data, is_delegate_call=True)
 
 
 @external
@@ -1117,14 +1051,15 @@ def _public_room(node_id: uint64) -> (uint256, uint256):
 @internal
 def _activate(node_id: uint64):
     limit: uint256 = self._activation_limit()
+    count: uint256 = self._activations_in_block
     if self._activation_block == block.timestamp:
-        assert self._activations_in_block < limit, (
-            "staking: block activation limit"
-        )
-        self._activations_in_block += 1
+        assert count & _MASK128 < limit, "staking: block activation limit"
+        count += 1
     else:
         self._activation_block = block.timestamp
-        self._activations_in_block = 1
+        count = (count & ~_MASK128) | 1
+    self._recent_activations[(count >> 128) % RECENT_ACTIVATIONS] = node_id
+    self._activations_in_block = count + (1 << 128)
     meta: uint256 = self._node_meta[node_id]
     self._node_meta[node_id] = (
         self._with_status(meta, STATUS_ACTIVE) & ~(_MASK64 << 192)
@@ -1150,9 +1085,8 @@ def _deactivate(node_id: uint64, meta: uint256, reason: uint8, unlock_time: uint
     self._node_stake[node_id] = (stake_word & (2**192 - 1)) | ((rewards & _MASK64) << 192)
     exit_word: uint256 = self._node_exit[node_id]
     self._node_exit[node_id] = (exit_word & ~(_MASK64 << 64)) | (unlock_time << 64)
-    key: Bytes[128] = bls12_381._g1_unpack(self._node_bls[node_id])
     self._aggregate_key = bls12_381._g1_pack(
-        bls12_381._g1_add(bls12_381._g1_unpack(self._aggregate_key), bls12_381._g1_negate(key))
+        self._without(bls12_381._g1_unpack(self._aggregate_key), node_id)
     )
     self._rewards = rewards - (1 << 192)
     log NodeExited(node_id=node_id, reason=reason)
@@ -1167,20 +1101,48 @@ def _verify_network_signature(
     signature: Bytes[256],
     non_signers: DynArray[uint64, MAX_NON_SIGNERS],
 ):
+    """
+    @dev Checks the signature against the network as it stood at `timestamp`: the nodes
+         active now that were activated before it. Those activated since (the newest
+         entries of the ring) are taken out of the aggregate key and of the count; they
+         neither sign nor may be listed as non-signers.
+    """
     assert timestamp <= block.timestamp, "staking: signature from future"
     assert block.timestamp - timestamp <= SIGNATURE_EXPIRY, "staking: signature expired"
-    assert len(non_signers) * 3 <= self._rewards >> 192, "staking: too many non-signers"
     key: Bytes[128] = bls12_381._g1_unpack(self._aggregate_key)
+    members: uint256 = self._rewards >> 192
+    count: uint256 = self._activations_in_block >> 128
+    for i: uint256 in range(RECENT_ACTIVATIONS):
+        if i == count:
+            break
+        late: uint64 = self._recent_activations[(count - 1 - i) % RECENT_ACTIVATIONS]
+        meta: uint256 = self._node_meta[late]
+        if self._activated_at(meta) < timestamp:
+            break
+        # The oldest activation remembered is not before the signature: an older one,
+        # forgotten, may not be either.
+        assert i + 1 != RECENT_ACTIVATIONS, "staking: too many activations since signing"
+        if self._in_network(meta):
+            key = self._without(key, late)
+            members -= 1
+    assert len(non_signers) * 3 <= members, "staking: too many non-signers"
     previous: uint64 = 0
     for non_signer: uint64 in non_signers:
         assert non_signer > previous, "staking: non-signers not sorted"
         previous = non_signer
-        self._assert_in_network(self._node_meta[non_signer])
-        key = bls12_381._g1_add(
-            key, bls12_381._g1_negate(bls12_381._g1_unpack(self._node_bls[non_signer]))
-        )
+        meta: uint256 = self._node_meta[non_signer]
+        self._assert_in_network(meta)
+        assert self._activated_at(meta) < timestamp, "staking: non-signer joined after signing"
+        key = self._without(key, non_signer)
     message: bytes32 = keccak256(abi_encode(tag, chain.id, self, node_id, timestamp))
     assert staticcall VERIFIER.verify(key, message, signature), "staking: bad network signature"
+
+
+@internal
+@view
+def _without(key: Bytes[128], node_id: uint64) -> Bytes[128]:
+    """@dev `key` minus the BLS key of `node_id`."""
+    return bls12_381._g1_add(key, bls12_381._g1_negate(bls12_381._g1_unpack(self._node_bls[node_id])))
 
 
 @internal
@@ -1205,6 +1167,7 @@ def _distribute():
         self._stream = stream
         rewards = rewards & ~(_MASK64 << 64)
         released: uint256 = extcall POOL.release()
+        self._held += released
         stream += released
         self._stream = stream
         active: uint256 = rewards >> 192
@@ -1330,11 +1293,13 @@ def _accrued(meta: uint256, stake_word: uint256, reward_per_node: uint256) -> ui
 
 @internal
 def _send(to: address, amount: uint256):
+    self._held -= amount
     assert extcall TOKEN.transfer(to, amount), "staking: transfer failed"
 
 
 @internal
 def _pull(amount: uint256):
+    self._held += amount
     assert extcall TOKEN.transferFrom(msg.sender, self, amount), "staking: transfer failed"
 
 
@@ -1376,9 +1341,15 @@ def _existing_meta(node_id: uint64) -> uint256:
 
 @internal
 @pure
-def _assert_in_network(meta: uint256):
+def _in_network(meta: uint256) -> bool:
     status: uint8 = self._status(meta)
-    assert status == STATUS_ACTIVE or status == STATUS_EXITING, "staking: node not active"
+    return status == STATUS_ACTIVE or status == STATUS_EXITING
+
+
+@internal
+@pure
+def _assert_in_network(meta: uint256):
+    assert self._in_network(meta), "staking: node not active"
 
 
 @internal

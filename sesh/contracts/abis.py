@@ -24,8 +24,9 @@ SHIPPED = (
     "SessionTokenL2",
     "RewardRatePool",
     "ServiceNodeStaking",
-    # Its seeding phase's functions, called at the staking address (docs/migration.md).
-    "ServiceNodeSeeding",
+    # Its extension: the owner's setters, `sweep` and the seeding phase (docs/migration.md),
+    # all called at the staking contract's address.
+    "ServiceNodeStakingExtension",
     "SessionNameService",
     "SessionPro",
     # The testnet SESH/USD feed `sesh feeds push` keeps fresh.
@@ -47,6 +48,29 @@ def shipped_abi(contract_type: str) -> list[dict[str, Any]] | None:
     return json.loads(path.read_text())
 
 
+# Contracts whose address also answers another contract's calls (by `delegatecall` from
+# their fallback): `instance` adds that contract's state-changing functions and events.
+# Its views are left out: the fallback returns no data.
+EXTENDED_BY = {"ServiceNodeStaking": "ServiceNodeStakingExtension"}
+
+
+def address_abi(contract_type: str, abi: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`abi` with the functions and events the contract's extension adds at its address."""
+    extension = EXTENDED_BY.get(contract_type)
+    if extension is None:
+        return abi
+    extra = shipped_abi(extension) or compiled_abi(extension)
+    names = {(e.get("type"), e.get("name")) for e in abi}
+    added = [
+        e
+        for e in extra
+        if e.get("type") in ("function", "event")
+        and e.get("stateMutability") not in ("view", "pure")
+        and (e.get("type"), e.get("name")) not in names
+    ]
+    return abi + added
+
+
 def compiled_abi(contract_type: str) -> list[dict[str, Any]]:
     """The ABI of the contract as Ape compiles it from `contracts/` (in the repository)."""
     from ape import project
@@ -66,7 +90,9 @@ def instance(contract_type: str, address: str) -> Any:
         from ape import project
 
         return project.get_contract(contract_type).at(address)
-    typed = ContractType.model_validate({"contractName": contract_type, "abi": abi})
+    typed = ContractType.model_validate(
+        {"contractName": contract_type, "abi": address_abi(contract_type, abi)}
+    )
     return ContractInstance(address, typed)
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from sesh.contracts import abis
 from sesh.crypto import bls
 from sesh.crypto.node_keys import NodeKeys
 from sesh.rules.economics import POOL_LAUNCH_BALANCE
@@ -55,7 +56,11 @@ def pool(project, token, deployer):
 
 @pytest.fixture(scope="session")
 def staking(project, token, pool, verifier, deployer, accounts):
-    staking = deployer.deploy(project.ServiceNodeStaking, token, pool, verifier, "0x" + "00" * 20)
+    """The staking contract, typed with its extension's functions (the owner's setters,
+    `sweep`) as a wallet with the SDK's ABI sees it."""
+    extension = deployer.deploy(project.ServiceNodeStakingExtension, token, pool, verifier)
+    deployed = deployer.deploy(project.ServiceNodeStaking, token, pool, verifier, extension, False)
+    staking = abis.instance("ServiceNodeStaking", deployed.address)
     pool.set_beneficiary(staking, sender=deployer)
     for account in accounts[1:10]:
         token.transfer(account, 1_000_000 * UNIT, sender=deployer)

@@ -1,17 +1,19 @@
 # pragma version ~=0.4.3
 # pragma evm-version prague
 """
-@title Seeding extension of the service-node staking contract
-@custom:contract-name ServiceNodeSeeding
+@title Extension of the service-node staking contract: owner's setters and seeding
+@custom:contract-name ServiceNodeStakingExtension
 @license GNU General Public License v3.0 or later
-@notice Imports the running network's nodes into a `ServiceNodeStaking` deployed to
-        seed, then starts it. Never used on its own: the staking contract delegates
-        the calls it does not know to it (`__default__`), so this code runs in the
-        staking contract's storage and its events are the staking contract's.
-@dev The staking contract is within bytes of the 24 KiB code limit (EIP-170), so its
-     seeding phase lives here. The storage below repeats the staking contract's,
-     declaration by declaration, in the same order (tests/unit/seeding checks the two
-     layouts slot by slot); `last_seeded_key` comes after all of them.
+@notice The owner's setters of a `ServiceNodeStaking` (staking requirement, exit delay,
+        liquidation penalty, pause), and the seeding phase of one deployed to seed: it
+        imports the running network's nodes, then starts. Never used on its own: the
+        staking contract delegates the calls it does not know to it (`__default__`), so
+        this code runs in the staking contract's storage and its events are the staking
+        contract's.
+@dev The staking contract would not fit the 24 KiB code limit (EIP-170) with this code.
+     The storage below repeats the staking contract's, declaration by declaration, in
+     the same order (tests/unit/seeding checks the two layouts slot by slot);
+     `last_seeded_key` comes after all of them.
      Seeding writes each node as `register_node` and `contribute` would have (same
      words, same events), without the activation limit and with one batch check of
      the proofs of possession (`BLSVerifier.verify_possessions`).
@@ -51,6 +53,7 @@ interface IBLSVerifier:
 MAX_SEED_BATCH: public(constant(uint256)) = 100
 # @dev As in the staking contract.
 MAX_CONTRIBUTORS: constant(uint256) = 10
+RECENT_ACTIVATIONS: constant(uint256) = 32
 STATUS_OPEN: constant(uint256) = 1
 STATUS_ACTIVE: constant(uint256) = 2
 _BPS: constant(uint256) = 10_000
@@ -58,6 +61,12 @@ _DAY: constant(uint256) = 86400
 _MASK64: constant(uint256) = 2**64 - 1
 _TAG_POP: constant(bytes32) = 0x534553485f504f50000000000000000000000000000000000000000000000000  # "SESH_POP"
 _NOT_STARTED: constant(uint256) = 2**64 - 1
+# @dev Bounds of the owner's setters.
+MIN_STAKING_REQUIREMENT: constant(uint256) = 1_000 * 10**9
+MAX_STAKING_REQUIREMENT: constant(uint256) = 1_000_000 * 10**9
+MIN_EXIT_DELAY: constant(uint256) = 86400
+MAX_EXIT_DELAY: constant(uint256) = 90 * 86400
+MAX_LIQUIDATION_PENALTY_BPS: constant(uint256) = 1_000
 
 
 # @dev SESH (the staking contract's `TOKEN`; checked when the staking contract is deployed).
@@ -84,7 +93,8 @@ _node_exit: HashMap[uint64, uint256]
 _node_bls: HashMap[uint64, bytes32[3]]
 _delegators: HashMap[uint64, DynArray[address, 9]]
 _contribution: HashMap[uint64, HashMap[address, uint256]]
-_seeder: address
+_recent_activations: uint64[RECENT_ACTIVATIONS]
+_held: uint256
 # @dev keccak256 of the last seeded BLS key: keys are seeded in strictly ascending
 #      order of their hash, so none is seeded twice.
 _last_seeded_key: uint256
@@ -114,6 +124,23 @@ event NodeActivated:
 event Started:
     nodes: uint256
     active_nodes: uint256
+
+
+event StakingRequirementUpdated:
+    amount: uint256
+
+
+event ExitDelayUpdated:
+    delay: uint256
+
+
+event LiquidationPenaltyUpdated:
+    penalty_bps: uint256
+
+
+event Swept:
+    caller: indexed(address)
+    amount: uint256
 
 
 @deploy
@@ -240,6 +267,7 @@ def seed_nodes(nodes: DynArray[IServiceNodeStaking.SeedNode, MAX_SEED_BATCH]):
     assert staticcall VERIFIER.verify_possessions(keys, digests, proofs), (
         "staking: bad proof of possession"
     )
+    self._held += pulled
     assert extcall TOKEN.transferFrom(msg.sender, self, pulled), "staking: transfer failed"
 
 
@@ -264,3 +292,89 @@ def start():
     self._rewards = (rewards & ~(_MASK64 << 128)) | (block.timestamp << 128)
     log Started(nodes=convert(self.node_count, uint256), active_nodes=rewards >> 192)
 
+
+
+# --------------------------------------------------------------------- owner
+
+
+@external
+def set_staking_requirement(amount: uint256):
+    """
+    @notice Sets the stake that nodes registered from now on need.
+    @dev Owner only; between 1,000 and 1,000,000 SESH. Registered nodes keep theirs.
+    @param amount The requirement in token units.
+    """
+    ownable._check_owner()
+    assert amount >= MIN_STAKING_REQUIREMENT and amount <= MAX_STAKING_REQUIREMENT, (
+        "staking: invalid requirement"
+    )
+    self.staking_requirement = amount
+    log StakingRequirementUpdated(amount=amount)
+
+
+@external
+def set_exit_delay(delay: uint256):
+    """
+    @notice Sets the wait between an exit request (or a removal or liquidation) and
+            the unlock, for nodes registered from now on.
+    @dev Owner only; between 1 and 90 days. Registered nodes keep theirs.
+    @param delay Seconds.
+    """
+    ownable._check_owner()
+    assert delay >= MIN_EXIT_DELAY and delay <= MAX_EXIT_DELAY, "staking: delay out of bounds"
+    self.exit_delay = delay
+    log ExitDelayUpdated(delay=delay)
+
+
+@external
+def set_liquidation_penalty_bps(penalty_bps: uint256):
+    """
+    @notice Sets the share of each stake a liquidation takes, for nodes registered
+            from now on.
+    @dev Owner only; at most 1,000 (10 %). Registered nodes keep theirs.
+    @param penalty_bps Basis points.
+    """
+    ownable._check_owner()
+    assert penalty_bps <= MAX_LIQUIDATION_PENALTY_BPS, "staking: penalty out of bounds"
+    self.liquidation_penalty_bps = penalty_bps
+    log LiquidationPenaltyUpdated(penalty_bps=penalty_bps)
+
+
+@external
+def pause():
+    """
+    @notice Stops new registrations. Contributions, exits, withdrawals and claims go on.
+    @dev Owner only.
+    """
+    ownable._check_owner()
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Allows registrations again.
+    @dev Owner only.
+    """
+    ownable._check_owner()
+    pausable._unpause()
+
+
+# ---------------------------------------------------------------------- anyone
+
+
+@external
+@nonreentrant
+def sweep():
+    """
+    @notice Sends the SESH that reached the staking contract by plain transfer (owed to
+            nobody) to the reward pool, which pays it out as rewards.
+    @dev Anyone, any time after seeding. What the contract owes (stakes, rewards, the
+         stream) is never touched: only the balance above it moves. No return value
+         (the staking contract's fallback forwards none); the `Swept` event says how much.
+    """
+    assert (self._rewards >> 128) & _MASK64 != _NOT_STARTED, "staking: not started"
+    stray: uint256 = staticcall TOKEN.balanceOf(self) - self._held
+    if stray != 0:
+        assert extcall TOKEN.transfer(POOL.address, stray), "staking: transfer failed"
+    log Swept(caller=msg.sender, amount=stray)
