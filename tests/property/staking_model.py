@@ -28,6 +28,9 @@ MIN_EXIT_NOTICE = 2 * 3600
 SIGNATURE_EXPIRY = 600
 SMALL_CONTRIBUTOR_EXIT_AGE = 30 * DAY
 MIN_ACTIVATIONS_PER_BLOCK = 20
+# The contract remembers this many activations to know who was in the network when a
+# signature was made (docs/protocol.md).
+RECENT_ACTIVATIONS = 32
 
 OPEN, ACTIVE, EXITING, EXITED, CANCELLED = 1, 2, 3, 4, 5
 FINALIZED, NETWORK, REMOVED, LIQUIDATED, CANCELLED_REASON = 0, 1, 2, 3, 4
@@ -115,6 +118,10 @@ class StakingModel:
         self.updated_at = now
         self.activation_block = -1
         self.activations_in_block = 0
+        # When each activation happened, in order (nodes that left since included).
+        self.activation_times: list[int] = []
+        # SESH sent to the staking contract by plain transfer: owed to nobody.
+        self.stray = 0
         self.payouts: dict[str, int] = {}
 
     # ------------------------------------------------------------- helpers
@@ -161,6 +168,15 @@ class StakingModel:
     def fee_arrives(self, amount: int) -> None:
         self.pool_balance += amount
 
+    def stray_arrives(self, amount: int) -> None:
+        self.stray += amount
+
+    def sweep(self) -> int:
+        """Anyone sends the stray SESH to the pool, which pays it out like a fee."""
+        swept, self.stray = self.stray, 0
+        self.fee_arrives(swept)
+        return swept
+
     def earned_now(self, node: Node, now: int) -> Fraction:
         """What the node has earned up to `now`, counting only releases already pulled
         (what the contract's views show)."""
@@ -189,6 +205,7 @@ class StakingModel:
             self.activation_block, self.activations_in_block = now, 1
         node.status = ACTIVE
         node.activated_at = now
+        self.activation_times.append(now)
 
     def _deactivate(self, node: Node, reason: int, unlock_time: int) -> None:
         node.status = EXITED
@@ -317,12 +334,22 @@ class StakingModel:
         self.distribute(now)
         self._deactivate(node, FINALIZED, now)
 
+    def members_at(self, timestamp: int) -> list[Node]:
+        """Who a signature made at `timestamp` speaks for: the nodes in the network now
+        that were already in it then (activated strictly before)."""
+        return [n for n in self.active if n.activated_at < timestamp]
+
     def check_network_signature(
         self, node_id: int, timestamp: int, non_signers: list[int], signers_valid: bool, now: int
     ) -> None:
+        """`signers_valid`: the signature is by exactly the members at `timestamp` that are
+        not listed (the caller builds it; a wrong set or tag makes it invalid)."""
         require(timestamp <= now, "staking: signature from future")
         require(now - timestamp <= SIGNATURE_EXPIRY, "staking: signature expired")
-        require(len(non_signers) * 3 <= len(self.active), "staking: too many non-signers")
+        since = sum(1 for at in self.activation_times if at >= timestamp)
+        require(since < RECENT_ACTIVATIONS, "staking: too many activations since signing")
+        members = self.members_at(timestamp)
+        require(len(non_signers) * 3 <= len(members), "staking: too many non-signers")
         previous = 0
         for non_signer in non_signers:
             require(non_signer > previous, "staking: non-signers not sorted")
@@ -330,6 +357,10 @@ class StakingModel:
             require(
                 non_signer in self.nodes and self.nodes[non_signer].status in (ACTIVE, EXITING),
                 "staking: node not active",
+            )
+            require(
+                self.nodes[non_signer].activated_at < timestamp,
+                "staking: non-signer joined after signing",
             )
         require(signers_valid, "staking: bad network signature")
 

@@ -1,16 +1,18 @@
 """ServiceNodeStaking and RewardRatePool against the Python reference model.
 
 Registrations (valid and invalid), contributions, withdrawals, cancellations, exits,
-network-signed exits/removals/liquidations (valid, wrong tag, stale, too few signers),
+network-signed exits/removals/liquidations (valid, wrong tag, stale, too few signers,
+signed before nodes that activated since — who must neither sign nor be listed),
 distributions over random days (steps landing exactly on pool-day boundaries among
 them), fees arriving at any time, a pool funded at launch, with about one unit a day, or
-late, claims and owner changes, on titanoboa with the native EIP-2537 precompiles.
+late, SESH sent straight to the staking contract and swept to the pool, claims and owner
+changes, on titanoboa with the native EIP-2537 precompiles.
 After every step:
 
 - every unit is accounted for: the pool holds what the model says; the staking
   contract holds exactly the unclaimed stakes, each node's rewards not claimed (with
   its rounding dust), what is kept for the next release and what the current release
-  has yet to pay; every actor holds what it was paid;
+  has yet to pay, plus the stray SESH not swept yet; every actor holds what it was paid;
 - each account's rewards from each node (claimed + claimable) are the model's exact
   figure (seconds in the network × the release's rate / active nodes, then fee and
   stake) within `reward_tolerance`, and never decrease; `claimable` never reverts;
@@ -22,6 +24,7 @@ After every step:
 from __future__ import annotations
 
 import copy
+import json
 
 import boa
 from hypothesis import event, settings
@@ -34,6 +37,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from sesh.contracts import abis
 from sesh.crypto import bls
 from sesh.crypto.node_keys import NodeKeys
 from sesh.rules.economics import DAY, POOL_LAUNCH_BALANCE
@@ -70,6 +74,10 @@ MESSAGES = {
     "liquidate": bls.liquidate_message,
 }
 
+_EXTENSION_ABI = boa.loads_abi(
+    json.dumps(abis.shipped_abi("ServiceNodeStakingExtension")), name="ServiceNodeStakingExtension"
+)
+
 actors = st.sampled_from(ACTORS)
 operators = st.sampled_from(OPERATORS)
 contributors = st.sampled_from(OPERATORS + DELEGATORS)
@@ -87,9 +95,15 @@ class StakingMachine(RuleBasedStateMachine):
             self.token = deployer_for("SessionToken.vy").deploy(genesis, ZERO, ZERO)
             self.pool = deployer_for("RewardRatePool.vy").deploy(self.token.address)
             verifier = deployer_for("BLSVerifier.vy").deploy()
-            self.staking = deployer_for("ServiceNodeStaking.vy").deploy(
-                self.token.address, self.pool.address, verifier.address, ZERO
+            extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
+                self.token.address, self.pool.address, verifier.address
             )
+            self.staking = deployer_for("ServiceNodeStaking.vy").deploy(
+                self.token.address, self.pool.address, verifier.address, extension.address, False
+            )
+            # The owner's setters and `sweep`, called at the staking address as a wallet
+            # with the extension's ABI does.
+            self.extension = _EXTENSION_ABI.at(self.staking.address)
             funded = {"launch": POOL_LAUNCH_BALANCE, "tiny": TINY_POOL, "late": 0}[funding]
             self.token.transfer(self.pool.address, funded)
             self.pool.set_beneficiary(self.staking.address)
@@ -309,13 +323,29 @@ class StakingMachine(RuleBasedStateMachine):
         data=st.data(),
         kind=st.sampled_from(["exit", "remove", "liquidate"]),
         flaw=st.sampled_from(
-            ["none", "none", "none", "wrong_tag", "stale", "future", "too_few", "unsorted"]
+            ["none", "none", "none", "wrong_tag", "stale", "future", "too_few", "unsorted",
+             "late_signs", "late_listed"]
         ),
         silent=st.integers(0, 3),
-    )
-    def network_action(self, data, kind, flaw, silent):
+        signed=st.sampled_from(["now", "now", "activation", "after_activation", "earlier"]),
+    )  # fmt: skip
+    def network_action(self, data, kind, flaw, silent, signed):
         node_id = data.draw(st.sampled_from(self._node_ids()))
-        active_ids = sorted(n.node_id for n in self.model.active)
+        # When the network signed: just now, exactly at a node's activation (that node and
+        # any activated with or after it are late), a second after one, or minutes ago.
+        activations = sorted({n.activated_at for n in self.model.active})
+        if signed in ("activation", "after_activation") and activations:
+            at = data.draw(st.sampled_from(activations))
+            timestamp = at if signed == "activation" else at + 1
+        elif signed == "earlier":
+            timestamp = self.now - data.draw(st.sampled_from([60, 599, 600]))
+        else:
+            timestamp = self.now - 5
+        timestamp = min(max(timestamp, self.now - 600), self.now)
+        timestamp = {"stale": self.now - 601, "future": self.now + 1}.get(flaw, timestamp)
+        members = self.model.members_at(timestamp)
+        active_ids = sorted(n.node_id for n in members)
+        late_ids = sorted(n.node_id for n in self.model.active if n not in members)
         quota = len(active_ids) // 3
         count = min(silent, quota) if flaw != "too_few" else quota + 1
         non_signers = (
@@ -323,12 +353,13 @@ class StakingMachine(RuleBasedStateMachine):
             if count <= len(active_ids)
             else active_ids
         )
+        if flaw == "late_listed" and late_ids:
+            non_signers = sorted([*non_signers, data.draw(st.sampled_from(late_ids))])
         listed = (
             list(reversed(non_signers))
             if flaw == "unsorted" and len(non_signers) > 1
             else non_signers
         )
-        timestamp = {"stale": self.now - 601, "future": self.now + 1}.get(flaw, self.now - 5)
         tag = (
             {"exit": "remove", "remove": "liquidate", "liquidate": "exit"}[kind]
             if flaw == "wrong_tag"
@@ -338,12 +369,16 @@ class StakingMachine(RuleBasedStateMachine):
             boa.env.evm.patch.chain_id, self.staking.address, node_id, timestamp
         )
         signers = [self.keys_of[i] for i in active_ids if i not in non_signers]
+        if flaw == "late_signs":
+            # Nodes activated since sign too: their shares do not belong in the signature.
+            signers += [self.keys_of[i] for i in late_ids]
         signature = (
             bls.aggregate_signatures([bls.sign(k.bls, message) for k in signers]).to_eip2537()
             if signers
             else b"\x00" * 256
         )
-        valid = flaw not in ("wrong_tag",) and bool(signers)
+        valid = flaw != "wrong_tag" and bool(signers) and not (flaw == "late_signs" and late_ids)
+        event(f"network: {len(late_ids)} late of {len(self.model.active)}")
         order = listed if flaw == "unsorted" else non_signers
         model_action = {
             "exit": lambda: self.model.network_exit(node_id, timestamp, order, valid, self.now),
@@ -421,6 +456,17 @@ class StakingMachine(RuleBasedStateMachine):
             self.token.transfer(self.pool.address, amount)
         self.model.fee_arrives(amount)
 
+    @rule(amount=st.sampled_from([1, 7 * UNIT]))
+    def stray_arrives(self, amount):
+        """SESH sent straight to the staking contract (a mistaken transfer)."""
+        with boa.env.prank(self.addresses["genesis"]):
+            self.token.transfer(self.staking.address, amount)
+        self.model.stray_arrives(amount)
+
+    @rule(caller=actors)
+    def sweep(self, caller):
+        self._run(caller, self.model.sweep, self.extension.sweep, "sweep")
+
     @rule(seconds=st.sampled_from([1, 600, 3 * 3600, DAY, 2 * DAY + 7, 31 * DAY]))
     def time_passes(self, seconds):
         boa.env.time_travel(seconds=seconds)
@@ -446,16 +492,16 @@ class StakingMachine(RuleBasedStateMachine):
         genesis = self.addresses["genesis"]
         with boa.env.prank(genesis):
             if what == "exit_delay":
-                self.staking.set_exit_delay(value)
+                self.extension.set_exit_delay(value)
                 self.model.exit_delay = value
             elif what == "penalty":
-                self.staking.set_liquidation_penalty_bps(value)
+                self.extension.set_liquidation_penalty_bps(value)
                 self.model.penalty_bps = value
             elif what == "requirement":
-                self.staking.set_staking_requirement(value)
+                self.extension.set_staking_requirement(value)
                 self.model.requirement = value
             elif value != self.model.paused:
-                (self.staking.pause if value else self.staking.unpause)()
+                (self.extension.pause if value else self.extension.unpause)()
                 self.model.paused = value
 
     # --------------------------------------------------------------- invariants
@@ -511,6 +557,7 @@ class StakingMachine(RuleBasedStateMachine):
             + kept_for_nodes
             + self.staking.undistributed()
             + self.staking.unstreamed()
+            + self.model.stray
         )
         for name in self.touched:
             assert self.token.balanceOf(self._address(name)) == self.balances[name], name

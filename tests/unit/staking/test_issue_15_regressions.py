@@ -192,6 +192,7 @@ def test_registration_the_network_refuses_to_serve_is_removed_at_once_without_pe
     )
     refused = int(receipt.return_value)
     active_before = staking.active_nodes()
+    chain.pending_timestamp += 10  # signed once the node is in the network
     now = chain.pending_timestamp
     # Only the serving nodes sign: the refused node is the one non-signer.
     signature = network_sign("remove", refused, now, [n.keys for n in network])
