@@ -93,7 +93,7 @@ def main() -> None:
                 )
             )
 
-        token, pool, staking, seeder = deploy_suite(chain, owner, seeding=True)
+        token, pool, staking, at_staking = deploy_suite(chain, owner, seeding=True)
         print(f"generating and checking a snapshot of {options.nodes} nodes ...", flush=True)
         started = time.monotonic()
         snapshot = old_network(options.nodes, chain_id, staking.address, REQUIREMENT).snapshot
@@ -104,13 +104,14 @@ def main() -> None:
         nodes = ordered(report.nodes)
         per_batch = []
         for n, batch in enumerate(batches(nodes, options.batch), 1):
-            gas = chain.call(owner, seeder.functions.seed_nodes([node.args() for node in batch]))
+            seed = at_staking.functions.seed_nodes([node.args() for node in batch])
+            gas = chain.call(owner, seed)
             per_batch.append((len(batch), gas))
             print(f"  batch {n}: {len(batch)} nodes, {gas:,} gas", flush=True)
         assert staking.functions.node_count().call() == len(nodes)
         # `start` needs the pool to pay this contract (as `sesh migrate` sets it).
         chain.call(owner, pool.functions.set_beneficiary(staking.address))
-        start_gas = chain.call(owner, seeder.functions.start())
+        start_gas = chain.call(owner, at_staking.functions.start())
 
     total = sum(g for _, g in per_batch) + start_gas
     solo_median = int(statistics.median(solo))
