@@ -1,7 +1,7 @@
 """Gas of seeding the running network's nodes, against solo registrations measured in the
 same run.
 
-Deploys SESH, the reward pool, the BLS verifier, the seeding extension and
+Deploys SESH, the reward pool, the BLS verifier, the staking extension and
 ServiceNodeStaking in its seeding phase on a fresh anvil (Prague), generates an
 old-network snapshot of N nodes (real keys and proofs of possession; most nodes staked
 by their operator, every fourth shared with delegators, every tenth open with a reserved
@@ -52,20 +52,18 @@ def deploy_suite(chain: Chain, owner, seeding: bool):
     pool, _ = chain.deploy(owner, pool_abi, pool_code, token.address)
     verifier_abi, verifier_code = compile_vyper("BLSVerifier.vy")
     verifier, _ = chain.deploy(owner, verifier_abi, verifier_code)
-    seeder_abi, seeder_code = compile_vyper("ServiceNodeSeeding.vy")
-    seeder_address = ZERO
-    if seeding:
-        seeder, _ = chain.deploy(
-            owner, seeder_abi, seeder_code, token.address, pool.address, verifier.address
-        )
-        seeder_address = seeder.address
+    extension_abi, extension_code = compile_vyper("ServiceNodeStakingExtension.vy")
+    extension, _ = chain.deploy(
+        owner, extension_abi, extension_code, token.address, pool.address, verifier.address
+    )
     staking_abi, staking_code = compile_vyper("ServiceNodeStaking.vy")
     staking, _ = chain.deploy(
         owner, staking_abi, staking_code, token.address, pool.address, verifier.address,
-        seeder_address,
+        extension.address, seeding,
     )  # fmt: skip
     chain.call(owner, token.functions.approve(staking.address, 2**256 - 1))
-    at_staking = chain.w3.eth.contract(address=staking.address, abi=seeder_abi)
+    # The extension's functions (`seed_nodes`, `start`) are called at the staking address.
+    at_staking = chain.w3.eth.contract(address=staking.address, abi=extension_abi)
     return token, pool, staking, at_staking
 
 
@@ -95,7 +93,7 @@ def main() -> None:
                 )
             )
 
-        token, pool, staking, seeder = deploy_suite(chain, owner, seeding=True)
+        token, pool, staking, at_staking = deploy_suite(chain, owner, seeding=True)
         print(f"generating and checking a snapshot of {options.nodes} nodes ...", flush=True)
         started = time.monotonic()
         snapshot = old_network(options.nodes, chain_id, staking.address, REQUIREMENT).snapshot
@@ -106,13 +104,14 @@ def main() -> None:
         nodes = ordered(report.nodes)
         per_batch = []
         for n, batch in enumerate(batches(nodes, options.batch), 1):
-            gas = chain.call(owner, seeder.functions.seed_nodes([node.args() for node in batch]))
+            seed = at_staking.functions.seed_nodes([node.args() for node in batch])
+            gas = chain.call(owner, seed)
             per_batch.append((len(batch), gas))
             print(f"  batch {n}: {len(batch)} nodes, {gas:,} gas", flush=True)
         assert staking.functions.node_count().call() == len(nodes)
         # `start` needs the pool to pay this contract (as `sesh migrate` sets it).
         chain.call(owner, pool.functions.set_beneficiary(staking.address))
-        start_gas = chain.call(owner, seeder.functions.start())
+        start_gas = chain.call(owner, at_staking.functions.start())
 
     total = sum(g for _, g in per_batch) + start_gas
     solo_median = int(statistics.median(solo))

@@ -1,10 +1,10 @@
 """`deploy all`: the whole suite, wired, funded and checked, resumable at every step.
 
 Order: SESH (deployed, or an existing/bridged one) -> RewardRatePool -> BLSVerifier ->
-ServiceNodeStaking -> price feeds (mocks on local chains) -> SessionNameService,
-SessionPro -> Pro's treasury, plans, pay tokens and payment providers -> the pool's
-funding -> pool.set_beneficiary(staking) (the pool's clock starts there, on what it holds)
--> a check of every wire.
+ServiceNodeStakingExtension -> ServiceNodeStaking -> price feeds (mocks on local chains)
+-> SessionNameService, SessionPro -> Pro's treasury, plans, pay tokens and payment
+providers -> the pool's funding -> pool.set_beneficiary(staking) (the pool's clock starts
+there, on what it holds) -> a check of every wire.
 
 Contracts are judged "done" by the manifest (and their code on chain); wiring steps by the
 chain itself, so a step done by hand, or by a run killed before it could record it, is
@@ -33,7 +33,9 @@ BRIDGED_TOKEN = "SessionTokenL2"
 POOL = "RewardRatePool"
 VERIFIER = "BLSVerifier"
 STAKING = "ServiceNodeStaking"
-SEEDING = "ServiceNodeSeeding"
+# The staking contract's extension (owner's setters, `sweep`, seeding), reached through the
+# staking address; deployed before it, always.
+EXTENSION = "ServiceNodeStakingExtension"
 SESH_USD_FEED = "SeshUsdFeed"
 SEQUENCER_FEED = "SequencerUptimeFeed"
 NAMES = "SessionNameService"
@@ -93,20 +95,19 @@ class SuiteDeployment:
                 VERIFIER, "BLSVerifier()", lambda: self._deploy(VERIFIER, VERIFIER)
             ),
         ]
-        if config.seeding:
-            steps.append(
-                self._contract_step(
-                    SEEDING,
-                    "ServiceNodeSeeding(token, pool, verifier)",
-                    lambda: self._deploy(
-                        SEEDING, SEEDING, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
-                    ),
-                )
-            )
-        steps.append(
+        steps += [
+            # Always: the staking contract delegates the owner's setters, `sweep` and the
+            # seeding phase to it, and refuses an extension made for other contracts.
+            self._contract_step(
+                EXTENSION,
+                "ServiceNodeStakingExtension(token, pool, verifier)",
+                lambda: self._deploy(
+                    EXTENSION, EXTENSION, self._a(TOKEN), self._a(POOL), self._a(VERIFIER)
+                ),
+            ),
             self._contract_step(
                 STAKING,
-                "ServiceNodeStaking(token, pool, verifier, seeder)"
+                "ServiceNodeStaking(token, pool, verifier, extension, seeding)"
                 + (" in its seeding phase" if config.seeding else ""),
                 lambda: self._deploy(
                     STAKING,
@@ -114,10 +115,11 @@ class SuiteDeployment:
                     self._a(TOKEN),
                     self._a(POOL),
                     self._a(VERIFIER),
-                    self._a(SEEDING) if config.seeding else ZERO_ADDRESS,
+                    self._a(EXTENSION),
+                    config.seeding,
                 ),
-            )
-        )
+            ),
+        ]
         if config.mock_feeds:
             steps.append(
                 self._contract_step(
@@ -472,6 +474,7 @@ class SuiteDeployment:
             _equal("staking.TOKEN", staking_c.TOKEN(), token),
             _equal("staking.POOL", staking_c.POOL(), pool),
             _equal("staking.VERIFIER", staking_c.VERIFIER(), verifier),
+            _equal("staking.EXTENSION", staking_c.EXTENSION(), self._a(EXTENSION)),
             _equal("pool.TOKEN", pool_c.TOKEN(), token),
             _equal(
                 "pool.beneficiary",

@@ -1,4 +1,4 @@
-"""`SeedingChain` over Ape: the seeding extension's functions called at the staking
+"""`SeedingChain` over Ape: the staking extension's seeding functions called at the staking
 contract's address by an Ape account (the CLI, `ape run migrate`, the devnet)."""
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ class ApeSeedingChain:
         self.account = account
         self.echo = echo
         staking = manifest.address("ServiceNodeStaking")
+        # Typed with its extension's functions too (`seed_nodes`, `start`): its fallback
+        # delegates them to `ServiceNodeStakingExtension`.
         self.staking = abis.instance("ServiceNodeStaking", staking)
-        # The extension's ABI at the staking address: its fallback delegates to it.
-        self.seeder = abis.instance("ServiceNodeSeeding", staking)
         self.pool = abis.instance("RewardRatePool", manifest.address("RewardRatePool"))
         self.token = abis.instance(
             "SessionToken",
@@ -63,11 +63,13 @@ class ApeSeedingChain:
                 f"estimated at {GAS_PER_NODE:,} gas a node, bench/results/seeding.json)"
             )
             return GAS_PER_NODE * len(nodes)
-        return int(self.seeder.seed_nodes.estimate_gas_cost(self._args(nodes), sender=self.account))
+        return int(
+            self.staking.seed_nodes.estimate_gas_cost(self._args(nodes), sender=self.account)
+        )
 
     def seed(self, nodes: Sequence[SeedNode]) -> int:
         self.ensure_allowance(sum(n.stake for n in nodes))
-        receipt = self.seeder.seed_nodes(self._args(nodes), sender=self.account)
+        receipt = self.staking.seed_nodes(self._args(nodes), sender=self.account)
         self.manifest.record_migration(seeded=self.node_count(), last_tx=str(receipt.txn_hash))
         return int(receipt.gas_used)
 
@@ -80,5 +82,5 @@ class ApeSeedingChain:
         if str(self.pool.beneficiary()) == ZERO_ADDRESS:
             self.pool.set_beneficiary(self.staking.address, sender=self.account)
             self.echo("pool.set_beneficiary(staking): done")
-        self.seeder.start(sender=self.account)
+        self.staking.start(sender=self.account)
         self.manifest.record_migration(started=True, seeded=self.node_count())

@@ -26,7 +26,13 @@ def mock_artifacts():
 @pytest.fixture(scope="session")
 def staking_artifacts():
     """The real suite's contracts the staking driver deploys, compiled once per run."""
-    names = ["SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeStaking"]
+    names = [
+        "SessionToken",
+        "RewardRatePool",
+        "BLSVerifier",
+        "ServiceNodeStakingExtension",
+        "ServiceNodeStaking",
+    ]
     return {name: compile_contract(name) for name in names}
 
 

@@ -1,6 +1,7 @@
-"""Drives the real contracts (SESH, RewardRatePool, BLSVerifier, ServiceNodeStaking) on an
-anvil with web3, for the bridge tests that follow the real staking contract: nodes with
-real Ed25519 and BLS keys, delegations, exits and network-signed removals."""
+"""Drives the real contracts (SESH, RewardRatePool, BLSVerifier, ServiceNodeStaking and its
+extension) on an anvil with web3, for the bridge tests that follow the real staking
+contract: nodes with real Ed25519 and BLS keys, delegations, exits and network-signed
+removals."""
 
 from __future__ import annotations
 
@@ -37,8 +38,16 @@ class StakingDriver:
         token = self._deploy(artifacts["SessionToken"], self.owner, ZERO, ZERO)
         pool = self._deploy(artifacts["RewardRatePool"], token.address)
         verifier = self._deploy(artifacts["BLSVerifier"])
+        extension = self._deploy(
+            artifacts["ServiceNodeStakingExtension"], token.address, pool.address, verifier.address
+        )
         self.staking = self._deploy(
-            artifacts["ServiceNodeStaking"], token.address, pool.address, verifier.address, ZERO
+            artifacts["ServiceNodeStaking"],
+            token.address,
+            pool.address,
+            verifier.address,
+            extension.address,
+            False,
         )
         self.deploy_block = self.w3.eth.block_number
         self.token, self.pool = token, pool

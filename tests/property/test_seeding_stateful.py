@@ -1,4 +1,4 @@
-"""Seeding the running network's nodes (ServiceNodeSeeding through ServiceNodeStaking)
+"""Seeding the running network's nodes (ServiceNodeStakingExtension through ServiceNodeStaking)
 against a plain model written from the rules: a batch either imports all its nodes or
 none; after every step the contract's nodes, stakes, active set and aggregate key are
 the model's, and no node is ever half in.

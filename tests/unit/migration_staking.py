@@ -50,13 +50,13 @@ def deploy_suite(genesis: str, pool_balance: int = POOL_LAUNCH_BALANCE) -> Suite
         token = deployer_for("SessionToken.vy").deploy(genesis, ZERO, ZERO)
         pool = deployer_for("RewardRatePool.vy").deploy(token.address)
         verifier = deployer_for("BLSVerifier.vy").deploy()
-        staking_deployer = deployer_for("ServiceNodeStaking.vy")
-        args = [token.address, pool.address, verifier.address]
-        # Deployed live: with the seeding extension's constructor argument (issue 19), the
-        # empty seeder.
-        init = staking_deployer.compiler_data.global_ctx.init_function.decl_node
-        args += [ZERO] * (len(init.args.args) - len(args))
-        staking = staking_deployer.deploy(*args)
+        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
+            token.address, pool.address, verifier.address
+        )
+        # Deployed live (not seeding).
+        staking = deployer_for("ServiceNodeStaking.vy").deploy(
+            token.address, pool.address, verifier.address, extension.address, False
+        )
         token.transfer(pool.address, pool_balance)
         pool.set_beneficiary(staking.address)
         blueprint = deployer_for("VestingStaking.vy").deploy_as_blueprint()

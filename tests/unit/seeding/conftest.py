@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 import boa
 import pytest
 
+from sesh.contracts import abis
 from sesh.migrate.generate import old_network
 from sesh.migrate.snapshot import check_snapshot, ordered
 from sesh.rules.economics import POOL_LAUNCH_BALANCE
@@ -35,7 +37,7 @@ class Seeding:
     token: object
     pool: object
     verifier: object
-    seeder: object
+    extension: object
     staking: object
     owner: str
 
@@ -55,22 +57,24 @@ class Seeding:
 
     def seed(self, nodes, sender: str | None = None):
         with boa.env.prank(sender or self.owner):
-            return self.seeder_abi.seed_nodes([n.args() for n in nodes])
+            return self.at_staking.seed_nodes([n.args() for n in nodes])
 
     @property
-    def seeder_abi(self):
-        """The seeder's ABI at the staking contract's address, without source: what a
-        wallet sees (and boa does not try to decode the seeder's frames on a revert)."""
-        return _seeder_abi().at(self.staking.address)
+    def at_staking(self):
+        """The staking contract with the SDK's ABI (its own, plus the extension's
+        state-changing functions and events: `sesh.contracts.abis.address_abi`), without
+        source: what a wallet sees (and boa does not try to decode the extension's frames
+        on a revert)."""
+        return address_abi_contract().at(self.staking.address)
 
     @property
-    def staking_seeder(self):
-        """The seeder at the staking contract's address (calls go through its fallback,
-        events decode with the seeder's ABI)."""
+    def staking_extension(self):
+        """The extension at the staking contract's address (calls go through its fallback,
+        events decode with the extension's ABI)."""
         with warnings.catch_warnings():
-            # boa notes that the code there is not the seeder's: it is the staking's.
+            # boa notes that the code there is not the extension's: it is the staking's.
             warnings.simplefilter("ignore")
-            return deployer_for("ServiceNodeSeeding.vy").at(self.staking.address)
+            return deployer_for("ServiceNodeStakingExtension.vy").at(self.staking.address)
 
     def start(self, sender: str | None = None):
         """Set the pool's beneficiary (if unset) and start, as `sesh migrate` does."""
@@ -78,16 +82,18 @@ class Seeding:
             with boa.env.prank(self.owner):
                 self.pool.set_beneficiary(self.staking.address)
         with boa.env.prank(sender or self.owner):
-            self.seeder_abi.start()
+            self.at_staking.start()
 
 
 @cache
-def _seeder_abi():
+def address_abi_contract():
+    """The staking contract's ABI as the SDK types its address (`abis.address_abi`)."""
     abi = subprocess.run(
-        ["vyper", "-f", "abi", "contracts/ServiceNodeSeeding.vy"],
+        ["vyper", "-f", "abi", "contracts/ServiceNodeStaking.vy"],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    return boa.loads_abi(abi, name="ServiceNodeSeeding")
+    merged = abis.address_abi("ServiceNodeStaking", json.loads(abi))
+    return boa.loads_abi(json.dumps(merged), name="ServiceNodeStakingAtAddress")
 
 
 @pytest.fixture
@@ -103,12 +109,12 @@ def make_seeding() -> Seeding:
         token = deployer_for("SessionToken.vy").deploy(owner, ZERO, ZERO)
         pool = deployer_for("RewardRatePool.vy").deploy(token.address)
         verifier = deployer_for("BLSVerifier.vy").deploy()
-        seeder = deployer_for("ServiceNodeSeeding.vy").deploy(
+        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
             token.address, pool.address, verifier.address
         )
         staking = deployer_for("ServiceNodeStaking.vy").deploy(
-            token.address, pool.address, verifier.address, seeder.address
+            token.address, pool.address, verifier.address, extension.address, True
         )
         token.transfer(pool.address, POOL_LAUNCH_BALANCE)
         token.approve(staking.address, 2**256 - 1)
-    return Seeding(token, pool, verifier, seeder, staking, owner)
+    return Seeding(token, pool, verifier, extension, staking, owner)

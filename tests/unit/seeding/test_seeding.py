@@ -13,7 +13,7 @@ import pytest
 from sesh.crypto import bls
 from sesh.migrate.snapshot import SeedStake
 from tests.property.boa_helpers import deployer_for
-from tests.unit.seeding.conftest import REQUIREMENT, ZERO
+from tests.unit.seeding.conftest import REQUIREMENT, ZERO, address_abi_contract
 
 ROOT = Path(__file__).resolve().parents[3]
 DAY = 86_400
@@ -53,10 +53,10 @@ def test_seed_nodes__batch__imports_every_node_as_registration_and_contributions
 
 def test_seed_nodes__events__are_the_registration_events_bridges_read(seeding):
     nodes = seeding.nodes(4)
-    seeder = seeding.staking_seeder
+    extension = seeding.staking_extension
     with boa.env.prank(seeding.owner):
-        seeder.seed_nodes([n.args() for n in nodes])
-    names = [type(e).__name__ for e in seeder.get_logs()]
+        extension.seed_nodes([n.args() for n in nodes])
+    names = [type(e).__name__ for e in extension.get_logs()]
     expected = []
     for node in nodes:
         expected += ["NodeRegistered", "Contributed"]
@@ -183,7 +183,7 @@ def test_seed_nodes__not_the_owner__is_refused(seeding):
 def test_start__pool_beneficiary_not_set__is_refused(seeding):
     seeding.seed(seeding.nodes(2))
     with boa.env.prank(seeding.owner), boa.reverts("staking: pool beneficiary not set"):
-        seeding.seeder_abi.start()
+        seeding.at_staking.start()
     assert seeding.staking.seeding()
 
 
@@ -281,29 +281,81 @@ def test_register_node__after_start__works_and_pays_from_start_only(seeding):
     assert seeding.staking.node(node_id).status == STATUS_ACTIVE
 
 
+def _suite(owner: str):
+    token = deployer_for("SessionToken.vy").deploy(owner, ZERO, ZERO)
+    pool = deployer_for("RewardRatePool.vy").deploy(token.address)
+    verifier = deployer_for("BLSVerifier.vy").deploy()
+    return token, pool, verifier
+
+
 def test_live_deployment__has_no_seeding_phase():
     owner = boa.env.generate_address("owner")
     with boa.env.prank(owner):
-        token = deployer_for("SessionToken.vy").deploy(owner, ZERO, ZERO)
-        pool = deployer_for("RewardRatePool.vy").deploy(token.address)
-        verifier = deployer_for("BLSVerifier.vy").deploy()
+        token, pool, verifier = _suite(owner)
+        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
+            token.address, pool.address, verifier.address
+        )
         staking = deployer_for("ServiceNodeStaking.vy").deploy(
-            token.address, pool.address, verifier.address, ZERO
+            token.address, pool.address, verifier.address, extension.address, False
         )
         assert not staking.seeding()
+        assert staking.EXTENSION() == extension.address
         staking.distribute()
-        abi = subprocess.run(
-            ["vyper", "-f", "abi", "contracts/ServiceNodeSeeding.vy"],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-        with boa.reverts():
-            boa.loads_abi(abi, name="Seeder").at(staking.address).start()
+        at_staking = address_abi_contract().at(staking.address)
+        with boa.reverts("staking: not seeding"):
+            at_staking.start()
+        with boa.reverts("staking: not seeding"):
+            at_staking.seed_nodes([])
 
 
-def test_deploy__seeder_for_other_contracts__is_refused(seeding):
-    with boa.env.prank(seeding.owner), boa.reverts("staking: seeder for other contracts"):
+@pytest.mark.parametrize("other", ["token", "pool", "verifier"])
+def test_deploy__extension_for_other_contracts__is_refused(seeding, other):
+    """An extension deployed for another token, pool or verifier would run the owner's
+    setters and seeding against contracts the staking contract does not use."""
+    mine = {"token": seeding.token, "pool": seeding.pool, "verifier": seeding.verifier}
+    with boa.env.prank(seeding.owner):
+        token, pool, verifier = _suite(seeding.owner)
+        theirs = {"token": token, "pool": pool, "verifier": verifier}
+        args = {name: (theirs if name == other else mine)[name].address for name in mine}
+        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
+            args["token"], args["pool"], args["verifier"]
+        )
+        with boa.reverts("staking: extension for other contracts"):
+            deployer_for("ServiceNodeStaking.vy").deploy(
+                seeding.token.address,
+                seeding.pool.address,
+                seeding.verifier.address,
+                extension.address,
+                True,
+            )
+
+
+@pytest.mark.parametrize("extension", ["zero address", "account without code"])
+def test_deploy__no_extension_contract__is_refused(seeding, extension):
+    """Without an extension the owner's setters would be unreachable: a zero address or an
+    account (EOA) is refused, live or seeding."""
+    address = {"zero address": ZERO, "account without code": seeding.owner}[extension]
+    for seeding_phase in (False, True):
+        with boa.env.prank(seeding.owner), boa.reverts("staking: extension for other contracts"):
+            deployer_for("ServiceNodeStaking.vy").deploy(
+                seeding.token.address,
+                seeding.pool.address,
+                seeding.verifier.address,
+                address,
+                seeding_phase,
+            )
+
+
+def test_deploy__contract_that_is_not_an_extension__is_refused(seeding):
+    """A contract answering none of TOKEN, POOL, VERIFIER (here the verifier) makes the
+    constructor's check revert (without a reason: the call itself reverts)."""
+    with boa.env.prank(seeding.owner), boa.reverts():
         deployer_for("ServiceNodeStaking.vy").deploy(
-            seeding.token.address, seeding.pool.address, seeding.owner, seeding.seeder.address
+            seeding.token.address,
+            seeding.pool.address,
+            seeding.verifier.address,
+            seeding.verifier.address,
+            False,
         )
 
 
@@ -325,13 +377,46 @@ def _layout(contract: str) -> dict[str, tuple[int, str]]:
     return flat
 
 
-def test_seeder__storage_layout__is_the_staking_contracts_slot_by_slot():
-    staking, seeder = _layout("ServiceNodeStaking.vy"), _layout("ServiceNodeSeeding.vy")
-    assert {name: seeder.get(name) for name in staking} == staking
-    extra = {name: slot for name, slot in seeder.items() if name not in staking}
+def test_extension__storage_layout__is_the_staking_contracts_slot_by_slot():
+    staking = _layout("ServiceNodeStaking.vy")
+    extension = _layout("ServiceNodeStakingExtension.vy")
+    assert {name: extension.get(name) for name in staking} == staking
+    extra = {name: slot for name, slot in extension.items() if name not in staking}
     assert min(slot for slot, _ in extra.values()) > max(slot for slot, _ in staking.values())
 
 
 def test_staking__deployed_code__fits_eip_170(seeding):
     code = boa.env.evm.get_code(boa.util.abi.Address(seeding.staking.address))
     assert len(code) <= 24_576
+
+
+def test_sweep__after_seeding__moves_only_the_stray_sesh_to_the_pool(seeding):
+    """Seeded stakes are owed (pulled by `seed_nodes`): `sweep` leaves them and sends what
+    arrived by plain transfer to the reward pool. Before `start` it is refused."""
+    nodes = seeding.nodes(6)
+    seeding.seed(nodes)
+    staked = sum(n.stake for n in nodes)
+    stray = 123 * 10**9
+    with boa.env.prank(seeding.owner):
+        seeding.token.transfer(seeding.staking.address, stray)
+    with boa.reverts("staking: not started"):
+        seeding.at_staking.sweep()
+    seeding.start()
+    # A day passes so the first release is pulled: it is owed too (rewards).
+    boa.env.time_travel(seconds=2 * DAY)
+    seeding.staking.distribute()
+    owed = seeding.token.balanceOf(seeding.staking.address) - stray
+    assert owed > staked
+    pool_before = seeding.token.balanceOf(seeding.pool.address)
+    anyone = boa.env.generate_address("anyone")
+    extension = seeding.staking_extension
+    with boa.env.prank(anyone):
+        extension.sweep()
+    [swept] = [e for e in extension.get_logs() if type(e).__name__ == "Swept"]
+    assert (swept.caller, swept.amount) == (anyone, stray)
+    assert seeding.token.balanceOf(seeding.staking.address) == owed
+    assert seeding.token.balanceOf(seeding.pool.address) - pool_before == stray
+    # Nothing stray is left: a second sweep moves nothing.
+    with boa.env.prank(anyone):
+        extension.sweep()
+    assert seeding.token.balanceOf(seeding.staking.address) == owed
