@@ -60,6 +60,8 @@ TIMESTAMP_MARGIN = 5
 # remaining signature requests, the transaction and its inclusion.
 TIMESTAMP_REUSE = SIGNATURE_EXPIRY - 180
 RECEIPT_TIMEOUT = 60.0
+# The contract's refusal of a timestamp older than all the activations it remembers.
+TOO_MANY_ACTIVATIONS = "too many activations since signing"
 
 
 @dataclass
@@ -357,16 +359,12 @@ class Aggregator:
     ) -> Outcome:
         if self.sender is None:
             return Outcome(False, "quorum", "quorum reached, but this node has no submitter")
-        # The whole network, the nodes that joined after the timestamp included: a registry
-        # behind the chain may miss a member at the timestamp.
+        # The whole network, the nodes that joined after the timestamp included. A registry
+        # that differs may be behind the chain and miss a member at the timestamp, or only
+        # miss nodes that joined after it (which the contract leaves out): the simulation
+        # tells which.
         on_chain_active = await self.chain.active_nodes("pending")
-        if on_chain_active != network:
-            return Outcome(
-                False,
-                "quorum",
-                f"the chain has {on_chain_active} nodes in the network, this registry "
-                f"{network}: waiting for the registry",
-            )
+        behind = on_chain_active != network
         signature = bls.aggregate_signatures([vote.signatures[n] for n in signers])
         data = action_calldata(action, node_id, vote.timestamp, signature.to_eip2537(), missing)
         sender = self.sender.address
@@ -374,12 +372,23 @@ class Aggregator:
             await self.chain.simulate(sender, data)
             gas = await self.chain.estimate_gas(sender, data)
         except Refused as exc:
-            if "not active" in exc.reason or "no exit requested" in exc.reason:
+            # "node not active" may be about a listed non-signer: ask about the node itself.
+            gone = await self._out_of_network(action, node_id)
+            if gone is not None:
                 self._rounds.pop((action, node_id), None)
-                return Outcome(True, "closed", f"already done on chain ({exc.reason})")
+                return Outcome(True, "closed", f"already done on chain ({gone}: {exc.reason})")
+            if behind and TOO_MANY_ACTIVATIONS not in exc.reason:
+                # Keep the round and its signatures until the registry has caught up.
+                return Outcome(
+                    False,
+                    "quorum",
+                    f"the chain has {on_chain_active} nodes in the network, this registry "
+                    f"{network}: waiting for the registry (the contract refuses it now: "
+                    f"{exc.reason})",
+                )
             # A stale timestamp, too many activations since it (the contract no longer knows
-            # who was a member then) or a registry behind the chain: start over next round,
-            # with a new timestamp and activation times looked up afresh.
+            # who was a member then), a member gone since: start over next round, with a new
+            # timestamp and activation times looked up afresh.
             self._rounds.pop((action, node_id), None)
             self.activations.forget()
             return Outcome(False, "failed", f"the contract refuses it: {exc.reason}")

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -44,6 +45,7 @@ from sesh.node.votes.service import VotesService
 from tests.node.staking_driver import StakingDriver, node_keys
 from tests.node.votes.helpers import RegistryBuilder, node_keys_for, synced_tracker
 
+ROOT = Path(__file__).resolve().parents[3]
 STATUS_EXITED, EXIT_REMOVED = 4, 2
 TOO_MANY = "staking: too many activations since signing"
 
@@ -596,3 +598,68 @@ ed25519_pubkey = "{"ab" * 32}"
     for node_id in (2, 3, 4):
         assert signers.asked[node_id], "the members were asked"
         assert all(t <= block_time(anvil, ahead) for t in signers.asked[node_id])
+
+
+# ----- against the contract with the membership rule (issue 15, on another branch until
+# merged; these run once contracts/ carry its refusals)
+
+NEW_RULE = any(TOO_MANY in path.read_text() for path in (ROOT / "contracts").rglob("*.vy"))
+needs_new_rule = pytest.mark.skipif(
+    not NEW_RULE, reason="the staking contract does not check members at the timestamp yet"
+)
+
+
+@needs_new_rule
+@pytest.mark.parametrize("registry", ["behind the chain", "caught up"])
+def test_vote__a_node_activated_between_signing_and_submission__does_not_stop_it(
+    anvil, staking_artifacts, tmp_path, signers_factory, registry
+):
+    network = StakingDriver(anvil.url, staking_artifacts)
+    indices = (301, 302, 303, 304, 305)
+    ids, blocks = [], []
+    for index in indices[:4]:
+        ids.append(network.register(index, network.accounts[1]))
+        blocks.append(network.w3.eth.block_number)
+    network.advance(60)
+    failing, newcomer = ids[-1], ids[-1] + 1
+    index_of = dict(zip([*ids, newcomer], indices, strict=True))
+    signers = signers_factory(
+        network.address,
+        {n: "honest" for n in [*ids[:-1], newcomer]},
+        keys=lambda n: node_keys(index_of[n]),
+    )
+    voters = [signers.voter(n, b) for n, b in zip(ids, blocks, strict=True)]
+
+    async def scenario(_chain, pool):
+        async with aiohttp.ClientSession() as session:
+            aggregator = Aggregator(
+                StakingChain(pool, network.address, DEVNET_CHAIN_ID),
+                ChainClock(pool),
+                VotesDB(tmp_path / "leader.sqlite3"),
+                None,
+                lambda: session,
+                sign_timeout=2.0,
+                receipt_timeout=30.0,
+            )
+            collected = await aggregator.attempt(REMOVE, failing, voters)
+            [vote] = aggregator.db.votes()
+            # A node activates after the signatures were collected, before submission.
+            assert network.register(indices[4], network.accounts[1]) == newcomer
+            activated = network.w3.eth.block_number
+            assert block_time(anvil, activated) >= vote["timestamp"]
+            now = voters + ([signers.voter(newcomer, activated)] if registry == "caught up" else [])
+            aggregator.sender = UnlockedSender(network.accounts[2])
+            done = await aggregator.attempt(REMOVE, failing, now)
+            rows = aggregator.db.submissions()
+            aggregator.db.close()
+            return collected, vote, done, rows
+
+    collected, vote, done, rows = run_with_chain(anvil, scenario)
+    assert collected.state == "quorum" and collected.non_signers == [failing]
+    assert done.state == "done", done.detail
+    [row] = rows
+    assert (row.timestamp, row.non_signers) == (vote["timestamp"], [failing])
+    assert signers.asked[newcomer] == [], "neither asked nor listed"
+    assert all(signers.asked[n] == [vote["timestamp"]] for n in ids[:-1]), "signed once"
+    view = network.staking.functions.node(failing).call()
+    assert (view[1], view[3]) == (STATUS_EXITED, EXIT_REMOVED)
