@@ -26,12 +26,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 from click.testing import CliRunner
+from web3 import Web3
 
 from sesh.cli.main import main
 from sesh.crypto import bls
 from sesh.crypto.node_keys import NodeKeys
 from sesh.devnet.chain import DEVNET_CHAIN_ID, free_port, start_anvil
+from sesh.migrate.generate import old_network
+from sesh.migrate.snapshot import check_snapshot, ordered
 from sesh.node.chain.rpc import NoProviderError, RpcPool
+from sesh.node.chain.store import Identity, Store
+from sesh.node.chain.tracker import ChainTracker, TrackerSettings
 from sesh.node.config import VotesConfig
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
@@ -42,7 +47,13 @@ from sesh.node.votes.db import VotesDB
 from sesh.node.votes.membership import ActivationTimes
 from sesh.node.votes.rules import RECENT_ACTIVATIONS, REMOVE
 from sesh.node.votes.service import VotesService
-from tests.node.staking_driver import StakingDriver, node_keys
+from tests.node.staking_driver import (
+    REQUIREMENT,
+    ZERO,
+    StakingDriver,
+    compile_contract,
+    node_keys,
+)
 from tests.node.votes.helpers import RegistryBuilder, node_keys_for, synced_tracker
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -663,3 +674,88 @@ def test_vote__a_node_activated_between_signing_and_submission__does_not_stop_it
     assert all(signers.asked[n] == [vote["timestamp"]] for n in ids[:-1]), "signed once"
     view = network.staking.functions.node(failing).call()
     assert (view[1], view[3]) == (STATUS_EXITED, EXIT_REMOVED)
+
+
+def deploy(w3, artifact, *args):
+    abi, bytecode = artifact
+    tx = (
+        w3.eth.contract(abi=abi, bytecode=bytecode)
+        .constructor(*args)
+        .transact({"from": w3.eth.accounts[0]})
+    )
+    address = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    return w3.eth.contract(address=address, abi=abi)
+
+
+def send(w3, call) -> int:
+    """Send from the owner; the block it was mined in."""
+    receipt = w3.eth.wait_for_transaction_receipt(
+        call.transact({"from": w3.eth.accounts[0], "gas": 20_000_000})
+    )
+    assert receipt["status"] == 1, call.fn_name
+    return receipt["blockNumber"]
+
+
+def test_members__seeded_nodes__count_from_their_seeding_block(anvil, tmp_path):
+    # Seeding logs `NodeActivated` in its batch's transaction: the registry gives seeded
+    # nodes an activation block like any other, and the contract's activation time is
+    # that block's timestamp.
+    names = ("SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeSeeding")
+    artifacts = {name: compile_contract(name) for name in (*names, "ServiceNodeStaking")}
+    w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 60}))
+    token = deploy(w3, artifacts["SessionToken"], w3.eth.accounts[0], ZERO, ZERO)
+    pool = deploy(w3, artifacts["RewardRatePool"], token.address)
+    verifier = deploy(w3, artifacts["BLSVerifier"])
+    suite = (token.address, pool.address, verifier.address)
+    seeder = deploy(w3, artifacts["ServiceNodeSeeding"], *suite)
+    staking = deploy(w3, artifacts["ServiceNodeStaking"], *suite, seeder.address)
+    deploy_block = w3.eth.block_number
+    send(w3, token.functions.approve(staking.address, 2**256 - 1))
+    snapshot = old_network(8, DEVNET_CHAIN_ID, staking.address, REQUIREMENT).snapshot
+    report = check_snapshot(snapshot, DEVNET_CHAIN_ID, staking.address, REQUIREMENT)
+    assert report.ok, report.lines()
+    nodes = ordered(report.nodes)
+    seeding = w3.eth.contract(address=staking.address, abi=artifacts["ServiceNodeSeeding"][0])
+    first_batch = send(w3, seeding.functions.seed_nodes([n.args() for n in nodes[:4]]))
+    anvil.rpc("evm_increaseTime", [30])
+    second_batch = send(w3, seeding.functions.seed_nodes([n.args() for n in nodes[4:]]))
+    anvil.rpc("evm_increaseTime", [30])
+    anvil.rpc("evm_mine")
+
+    identity = Identity(DEVNET_CHAIN_ID, (staking.address.lower(),), deploy_block)
+    tracker = ChainTracker(
+        RpcPool([anvil.url], DEVNET_CHAIN_ID, Metrics(), timeout=5.0),
+        Store(tmp_path / "bridge.sqlite3", identity),
+        [staking.address],
+        Metrics(),
+        TrackerSettings(confirmations=0, max_block_range=50, poll_interval=0.05),
+    )
+
+    async def sync():
+        async with tracker.pool:
+            await tracker.sync_once()
+
+    try:
+        asyncio.run(sync())
+        registry = tracker.registry.nodes
+    finally:
+        tracker.close()
+        tracker.store.close()
+    seeded = [n for n in registry.values() if n.status == "active"]
+    batch_of = {n.node_id: n.activated_block for n in seeded}
+    assert sorted(set(batch_of.values())) == [first_batch, second_batch], "active nodes in both"
+    for node in seeded:
+        activated_at = staking.functions.node(node.node_id).call()[7]
+        assert activated_at == block_time(anvil, node.activated_block)
+    voters = [Voter(n.node_id, n.bls_pubkey, n.endpoint, n.activated_block) for n in seeded]
+
+    async def scenario(chain, _pool):
+        return await ActivationTimes(chain).members(voters, block_time(anvil, second_batch))
+
+    membership = run_with_chain(anvil, scenario)
+    assert [v.node_id for v in membership.members] == [
+        n for n, block in batch_of.items() if block == first_batch
+    ]
+    assert [v.node_id for v in membership.joined_later] == [
+        n for n, block in batch_of.items() if block == second_batch
+    ]
