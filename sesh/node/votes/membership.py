@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sesh.node.chain.rpc import parse_quantity
-from sesh.node.votes.chain_tx import StakingChain
+from sesh.node.votes.chain_tx import Refused, StakingChain
 
 # Blocks whose timestamps are remembered; past this the memory starts afresh.
 BLOCK_TIMES_KEPT = 1 << 14
@@ -88,11 +88,15 @@ class ActivationTimes:
         return timestamp
 
     async def node_time(self, node_id: int) -> int:
-        """The contract's `activated_at` of a node (0 while it has none)."""
+        """The contract's `activated_at` of a node (0 while it has none, or if the contract
+        does not know the node)."""
         known = self._node_time.get(node_id)
         if known is not None:
             return known
-        activated_at = (await self.chain.node(node_id)).activated_at
+        try:
+            activated_at = (await self.chain.node(node_id)).activated_at
+        except Refused:  # "unknown node": not in the contract's network either
+            activated_at = 0
         self.nodes_fetched += 1
         if activated_at:
             self._node_time[node_id] = activated_at

@@ -299,7 +299,8 @@ def test_members__unknown_activation_blocks__are_read_once_from_the_contract(anv
     # The contract's activation time is the timestamp of the activation's block.
     activated_at = [staking.staking.functions.node(n).call()[7] for n in ids]
     assert activated_at == [block_time(anvil, b) for b in blocks]
-    unknown = [voter(n, None) for n in ids] + [voter(unfilled, None)]
+    stranger = 10**6  # listed, but the contract knows no such node
+    unknown = [voter(n, None) for n in ids] + [voter(unfilled, None), voter(stranger, None)]
     known = [voter(n, b) for n, b in zip(ids, blocks, strict=True)]
 
     async def scenario(_chain, pool):
@@ -318,9 +319,10 @@ def test_members__unknown_activation_blocks__are_read_once_from_the_contract(anv
         expected = [n for n, at in zip(ids, activated_at, strict=True) if at < timestamp]
         assert [v.node_id for v in by_contract.members] == expected
         assert [v.node_id for v in by_block.members] == expected, "both ways agree"
-        assert unfilled in [v.node_id for v in by_contract.joined_later], "never activated"
-    # Each activated node asked once; the one never activated each time (nothing to keep).
-    assert nodes_fetched == len(ids) + len(found)
+        later = [v.node_id for v in by_contract.joined_later]
+        assert unfilled in later and stranger in later, "never activated, or unknown"
+    # Each activated node asked once; the other two each time (nothing to keep).
+    assert nodes_fetched == len(ids) + 2 * len(found)
 
 
 def staking_requirement(staking) -> int:
