@@ -91,8 +91,9 @@ def run(config_path: Path) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Collect and count signatures; send nothing.")
 def aggregate(config_path: Path, action, node_id, bridge, wait, dry_run) -> None:
-    """Lead a network vote by hand: collect the BLS signatures of every node in the network,
-    and send the transaction once two thirds signed.
+    """Lead a network vote by hand: collect the BLS signatures of the nodes in the network
+    (those activated before the vote's timestamp), and send the transaction once two thirds
+    of them signed.
 
     Uses the node's vote log (its data_dir), so it never sends what the bridge already
     sent, and the node's submitter account (votes.submitter).
@@ -153,7 +154,12 @@ async def _aggregate(config, sender, action: str, node_id: int, url: str, wait: 
             raise click.ClickException(f"cannot read the registry at {url}/nodes: {exc}") from None
         try:
             voters = [
-                Voter(int(n["node_id"]), bytes.fromhex(n["bls_pubkey"]), n["endpoint"])
+                Voter(
+                    int(n["node_id"]),
+                    bytes.fromhex(n["bls_pubkey"]),
+                    n["endpoint"],
+                    _activated_block(n.get("activated_block")),
+                )
                 for n in listing["nodes"]
                 if n["status"] in NETWORK_STATUSES
             ]
@@ -183,3 +189,13 @@ async def _aggregate(config, sender, action: str, node_id: int, url: str, wait: 
             )
         finally:
             db.close()
+
+
+def _activated_block(value) -> int | None:
+    """A listed node's activation block: a block number, or None when the listing has
+    none (the aggregator then asks the contract when the node was activated)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"activated_block {value!r} is not a block number")
+    return value

@@ -1,6 +1,9 @@
-"""The aggregator of a network vote: asks every node in the network for its BLS signature
-(in parallel), checks them, and once at least two thirds signed, aggregates them and sends
-`<action>_with_signature` with the non-signers listed — at most once.
+"""The aggregator of a network vote: asks every member of the network at the round's
+timestamp (the nodes activated before it, `membership.py`) for its BLS signature (in
+parallel), checks them, and once at least two thirds of those members signed, aggregates
+them and sends `<action>_with_signature` with the non-signers among them listed — at most
+once. A node that joins during a round is neither asked nor listed: the contract leaves it
+out of the signature's members.
 
 Never twice: before anything is sent, the vote's log (`VotesDB.submissions`) and the chain
 (the node's status and a simulation against the pending state, which includes transactions
@@ -36,9 +39,11 @@ from sesh.node.votes.chain_tx import (
     action_calldata,
 )
 from sesh.node.votes.db import OPEN_SUBMISSIONS, VotesDB
+from sesh.node.votes.membership import ActivationTimes, Voter
 from sesh.node.votes.rules import (
     EXIT,
     NETWORK_STATUSES,
+    RECENT_ACTIVATIONS,
     SIGNATURE_EXPIRY,
     SignRequest,
     action_message,
@@ -55,21 +60,8 @@ TIMESTAMP_MARGIN = 5
 # remaining signature requests, the transaction and its inclusion.
 TIMESTAMP_REUSE = SIGNATURE_EXPIRY - 180
 RECEIPT_TIMEOUT = 60.0
-
-
-@dataclass(frozen=True)
-class Voter:
-    """A node of the network: whom to ask and the key its signature must verify with."""
-
-    node_id: int
-    bls_pubkey: bytes  # EIP-2537, as registered
-    endpoint: str  # host:port
-
-    @property
-    def url(self) -> str:
-        host, _, port = self.endpoint.rpartition(":")
-        host = host.strip("[]")
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+# The contract's refusal of a timestamp older than all the activations it remembers.
+TOO_MANY_ACTIVATIONS = "too many activations since signing"
 
 
 @dataclass
@@ -81,7 +73,7 @@ class Outcome:
     detail: str
     signed: int = 0
     needed: int = 0
-    active: int = 0
+    active: int = 0  # the members at the round's timestamp (what the quorum counts)
     non_signers: list[int] = field(default_factory=list)
     tx_hash: str | None = None
 
@@ -117,6 +109,7 @@ class Aggregator:
         self.metrics = metrics or Metrics()
         self.receipt_timeout = receipt_timeout
         self._rounds: dict[tuple[str, int], _Round] = {}
+        self.activations = ActivationTimes(chain)
         self._keys: dict[bytes, bls.PublicKey | None] = {}
         # One submission at a time: a node leading two votes (two failing members of its
         # swarm) must not send both against the same network, as the first to be mined
@@ -190,7 +183,14 @@ class Aggregator:
             return outcome
 
         vote = self._round(action, node_id)
-        active = {v.node_id: v for v in voters}
+        membership = await self.activations.members(voters, vote.timestamp)
+        if len(membership.joined_later) >= RECENT_ACTIVATIONS:
+            # The contract could no longer tell the members at this timestamp: sign anew.
+            self._rounds.pop(key, None)
+            vote = self._round(action, node_id)
+            membership = await self.activations.members(voters, vote.timestamp)
+        active = {v.node_id: v for v in membership.members}
+        network = len({v.node_id for v in voters})
         asked = [v for v in active.values() if v.node_id not in vote.signatures]
         await self._collect(action, node_id, vote, asked)
         signers = sorted(n for n in vote.signatures if n in active)
@@ -205,15 +205,27 @@ class Aggregator:
             len(active),
             missing,
         )
-        if len(signers) < needed:
+        if network > len(active):
+            outcome.detail += (
+                f" ({network - len(active)} joined at or after the timestamp {vote.timestamp}:"
+                " not counted)"
+            )
+        if not active or len(signers) < needed:
+            # No member at the timestamp (every node joined after it): nobody can sign.
             outcome.state = "no quorum"
             refused = sorted(vote.refusals.items())[:3]
             if refused:
                 outcome.detail += "; e.g. " + "; ".join(f"node {n}: {r}" for n, r in refused)
             self._record(action, node_id, outcome, new_round=True)
+            if membership.joined_later:
+                # Nodes joined since the timestamp and it has no quorum: the next round signs
+                # a fresh one, which counts them (a network that has just grown, or rounds
+                # that began before most of it was active, would otherwise wait for the
+                # timestamp to age out).
+                self._rounds.pop(key, None)
             return outcome
         async with self._submitting:
-            outcome = await self._submit(action, node_id, vote, signers, missing, len(active))
+            outcome = await self._submit(action, node_id, vote, signers, missing, network)
         outcome.signed, outcome.needed, outcome.active = len(signers), needed, len(active)
         outcome.non_signers = missing
         self._record(action, node_id, outcome, new_round=True)
@@ -343,18 +355,16 @@ class Aggregator:
         vote: _Round,
         signers: list[int],
         missing: list[int],
-        active: int,
+        network: int,
     ) -> Outcome:
         if self.sender is None:
             return Outcome(False, "quorum", "quorum reached, but this node has no submitter")
+        # The whole network, the nodes that joined after the timestamp included. A registry
+        # that differs may be behind the chain and miss a member at the timestamp, or only
+        # miss nodes that joined after it (which the contract leaves out): the simulation
+        # tells which.
         on_chain_active = await self.chain.active_nodes("pending")
-        if on_chain_active != active:
-            return Outcome(
-                False,
-                "quorum",
-                f"the chain has {on_chain_active} nodes in the network, this registry "
-                f"{active}: waiting for the registry",
-            )
+        behind = on_chain_active != network
         signature = bls.aggregate_signatures([vote.signatures[n] for n in signers])
         data = action_calldata(action, node_id, vote.timestamp, signature.to_eip2537(), missing)
         sender = self.sender.address
@@ -362,11 +372,25 @@ class Aggregator:
             await self.chain.simulate(sender, data)
             gas = await self.chain.estimate_gas(sender, data)
         except Refused as exc:
-            if "not active" in exc.reason or "no exit requested" in exc.reason:
+            # "node not active" may be about a listed non-signer: ask about the node itself.
+            gone = await self._out_of_network(action, node_id)
+            if gone is not None:
                 self._rounds.pop((action, node_id), None)
-                return Outcome(True, "closed", f"already done on chain ({exc.reason})")
-            # A stale timestamp or a registry behind the chain: start over next round.
+                return Outcome(True, "closed", f"already done on chain ({gone}: {exc.reason})")
+            if behind and TOO_MANY_ACTIVATIONS not in exc.reason:
+                # Keep the round and its signatures until the registry has caught up.
+                return Outcome(
+                    False,
+                    "quorum",
+                    f"the chain has {on_chain_active} nodes in the network, this registry "
+                    f"{network}: waiting for the registry (the contract refuses it now: "
+                    f"{exc.reason})",
+                )
+            # A stale timestamp, too many activations since it (the contract no longer knows
+            # who was a member then), a member gone since: start over next round, with a new
+            # timestamp and activation times looked up afresh.
             self._rounds.pop((action, node_id), None)
+            self.activations.forget()
             return Outcome(False, "failed", f"the contract refuses it: {exc.reason}")
         row = self.db.submission_begin(action, node_id, vote.timestamp, sender, missing)
         try:
@@ -394,6 +418,7 @@ class Aggregator:
         self.db.submission_update(row, "reverted")
         self.metrics.inc("sesh_votes_submitted_total", action=action, result="reverted")
         self._rounds.pop((action, node_id), None)
+        self.activations.forget()
         return Outcome(False, "failed", f"{tx_hash} reverted", tx_hash=tx_hash)
 
     def _record(self, action: str, node_id: int, outcome: Outcome, new_round: bool = False) -> None:

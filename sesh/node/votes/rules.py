@@ -25,6 +25,10 @@ CONTRACT_FUNCTIONS = {
 # The staking contract's constants (ServiceNodeStaking.vy).
 MIN_EXIT_AGE = 7200
 SIGNATURE_EXPIRY = 600
+# The activations the contract remembers to tell the members at a signature's timestamp:
+# if all of them are at or after it, the signature is refused ("too many activations
+# since signing").
+RECENT_ACTIVATIONS = 32
 # A node must have failed at least this many tests in a row before it signs against it.
 MIN_FAILED_TESTS = 2
 # Domain of the peer-test sample's random stream (docs/protocol.md, "Peer tests").

@@ -168,7 +168,7 @@ class VotesService:
                 swarm_of=registry.node_swarm(),
                 swarms={sid: list(members) for sid, members in registry.swarms.items()},
                 voters=[
-                    Voter(node.node_id, node.bls_pubkey, node.endpoint)
+                    Voter(node.node_id, node.bls_pubkey, node.endpoint, node.activated_block)
                     for node in registry.nodes.values()
                     if node.status in NETWORK_STATUSES
                 ],

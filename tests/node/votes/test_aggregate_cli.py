@@ -111,11 +111,20 @@ def test_aggregate__a_bridge_that_does_not_answer__is_one_line_and_leaves_no_dat
     assert not votes_db(tmp_path).exists(), "nothing opened before the network is known"
 
 
+def _listed(activated_block: str) -> bytes:
+    """A node list whose only node's `activated_block` is the JSON `activated_block`."""
+    node = '"node_id": 1, "bls_pubkey": "ab", "endpoint": "127.0.0.1:1", "status": "active"'
+    return f'{{"nodes": [{{{node}, "activated_block": {activated_block}}}]}}'.encode()
+
+
 @pytest.mark.parametrize(
     "listing",
     [b'{"swarms": []}', b'{"nodes": [{"node_id": 1}]}', b'{"nodes": [{"node_id": 1, '
-     b'"bls_pubkey": "zz", "endpoint": "127.0.0.1:1", "status": "active"}]}'],
-    ids=["no node list", "a node without keys", "a key that is not hex"],
+     b'"bls_pubkey": "zz", "endpoint": "127.0.0.1:1", "status": "active"}]}',
+     _listed('"12"'), _listed("-1"), _listed("true"), _listed("1.5")],
+    ids=["no node list", "a node without keys", "a key that is not hex",
+         "an activation block as text", "a negative activation block",
+         "an activation block that is a boolean", "a fractional activation block"],
 )  # fmt: skip
 def test_aggregate__a_server_that_is_not_a_bridge__is_one_line_and_leaves_no_database(
     tmp_path, listing

@@ -92,6 +92,8 @@ def network(tmp_path, staking_artifacts):
             for task in service._votes.values():
                 task.cancel()
             await asyncio.gather(*service._votes.values(), return_exceptions=True)
+            if service._session is not None:
+                await service._session.close()
         for runner in runners:
             await runner.cleanup()
         await session[0].close()

@@ -25,7 +25,7 @@ from sesh.node.config import VotesConfig
 from sesh.node.identity import NodeIdentity
 from sesh.node.metrics import Metrics
 from sesh.node.network import TrackerViews
-from sesh.node.votes.aggregator import TIMESTAMP_MARGIN, Aggregator, Voter
+from sesh.node.votes.aggregator import Aggregator, Voter
 from sesh.node.votes.chain_tx import ChainClock, StakingChain, UnlockedSender
 from sesh.node.votes.db import VotesDB
 from sesh.node.votes.rules import EXIT, MIN_EXIT_AGE, REMOVE, SIGNATURE_EXPIRY
@@ -67,7 +67,7 @@ class Network:
 
     def voters(self) -> list[Voter]:
         return [
-            Voter(n.node_id, n.bls_pubkey, n.endpoint)
+            Voter(n.node_id, n.bls_pubkey, n.endpoint, n.activated_block)
             for n in self.tracker.registry.nodes.values()
             if n.status in ("active", "exiting")
         ]
@@ -146,10 +146,9 @@ def network(tmp_path_factory, staking_artifacts):
     for i in range(1, NODES + 1):
         assert driver.register(i, operator, endpoint=f"127.0.0.1:{ports[i]}") == i
     driver.request_exit(EXITING, operator)
-    # A settled network: every node was activated before any vote's timestamp (the chain's
-    # time less `TIMESTAMP_MARGIN`): a network signature counts only the nodes active
-    # before it, and these were all registered within the last second or two.
-    driver.advance(TIMESTAMP_MARGIN + 60)
+    # A signature counts the nodes activated before its timestamp (`chain time - 5 s`): the
+    # votes below are about a network whose nodes are all past that.
+    driver.advance(60)
     tracker = tracker_for(tmp, anvil.url, driver)
     tracker.settings.confirmations = 0
     pool = RpcPool([anvil.url], DEVNET_CHAIN_ID, Metrics(), timeout=10.0)
