@@ -613,16 +613,9 @@ ed25519_pubkey = "{"ab" * 32}"
         assert all(t <= block_time(anvil, ahead) for t in signers.asked[node_id])
 
 
-# ----- against the contract with the membership rule (issue 15, on another branch until
-# merged; these run once contracts/ carry its refusals)
-
-NEW_RULE = any(TOO_MANY in path.read_text() for path in (ROOT / "contracts").rglob("*.vy"))
-needs_new_rule = pytest.mark.skipif(
-    not NEW_RULE, reason="the staking contract does not check members at the timestamp yet"
-)
+# ----- against the contract's membership rule
 
 
-@needs_new_rule
 @pytest.mark.parametrize("registry", ["behind the chain", "caught up"])
 def test_vote__a_node_activated_between_signing_and_submission__does_not_stop_it(
     anvil, staking_artifacts, tmp_path, signers_factory, registry
@@ -702,22 +695,24 @@ def test_members__seeded_nodes__count_from_their_seeding_block(anvil, tmp_path):
     # Seeding logs `NodeActivated` in its batch's transaction: the registry gives seeded
     # nodes an activation block like any other, and the contract's activation time is
     # that block's timestamp.
-    names = ("SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeSeeding")
+    names = ("SessionToken", "RewardRatePool", "BLSVerifier", "ServiceNodeStakingExtension")
     artifacts = {name: compile_contract(name) for name in (*names, "ServiceNodeStaking")}
     w3 = Web3(Web3.HTTPProvider(anvil.url, request_kwargs={"timeout": 60}))
     token = deploy(w3, artifacts["SessionToken"], w3.eth.accounts[0], ZERO, ZERO)
     pool = deploy(w3, artifacts["RewardRatePool"], token.address)
     verifier = deploy(w3, artifacts["BLSVerifier"])
     suite = (token.address, pool.address, verifier.address)
-    seeder = deploy(w3, artifacts["ServiceNodeSeeding"], *suite)
-    staking = deploy(w3, artifacts["ServiceNodeStaking"], *suite, seeder.address)
+    extension = deploy(w3, artifacts["ServiceNodeStakingExtension"], *suite)
+    staking = deploy(w3, artifacts["ServiceNodeStaking"], *suite, extension.address, True)
     deploy_block = w3.eth.block_number
     send(w3, token.functions.approve(staking.address, 2**256 - 1))
     snapshot = old_network(8, DEVNET_CHAIN_ID, staking.address, REQUIREMENT).snapshot
     report = check_snapshot(snapshot, DEVNET_CHAIN_ID, staking.address, REQUIREMENT)
     assert report.ok, report.lines()
     nodes = ordered(report.nodes)
-    seeding = w3.eth.contract(address=staking.address, abi=artifacts["ServiceNodeSeeding"][0])
+    seeding = w3.eth.contract(
+        address=staking.address, abi=artifacts["ServiceNodeStakingExtension"][0]
+    )
     first_batch = send(w3, seeding.functions.seed_nodes([n.args() for n in nodes[:4]]))
     anvil.rpc("evm_increaseTime", [30])
     second_batch = send(w3, seeding.functions.seed_nodes([n.args() for n in nodes[4:]]))
