@@ -19,7 +19,7 @@ STATUS_NAMES = {1: "open", 2: "active", 3: "exiting", 4: "exited", 5: "cancelled
 
 
 @pytest.fixture
-def staking(anvil, staking_artifacts):
+def real_staking(anvil, staking_artifacts):
     return StakingDriver(anvil.url, staking_artifacts)
 
 
@@ -31,7 +31,8 @@ def tracker_for(tmp_path, url, staking) -> ChainTracker:
     return ChainTracker(pool, store, [staking.address], Metrics(), settings)
 
 
-def test_registry__follows_the_real_staking_contract(tmp_path, anvil, staking):
+def test_registry__follows_the_real_staking_contract(tmp_path, anvil, real_staking):
+    staking = real_staking
     operator, delegator, second = staking.accounts[1:4]
     solo = [staking.register(i, operator) for i in range(1, 7)]
     shared = staking.register(

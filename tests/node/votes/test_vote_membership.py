@@ -69,7 +69,7 @@ def anvil():
 
 
 @pytest.fixture(scope="module")
-def staking(anvil, staking_artifacts):
+def real_staking(anvil, staking_artifacts):
     """The real staking suite; the tests register the nodes they need in it."""
     return StakingDriver(anvil.url, staking_artifacts)
 
@@ -288,7 +288,8 @@ def test_members__no_voters__no_members_and_nothing_fetched(anvil):
     assert (membership.members, membership.joined_later, fetched) == ([], [], 0)
 
 
-def test_members__unknown_activation_blocks__are_read_once_from_the_contract(anvil, staking):
+def test_members__unknown_activation_blocks__are_read_once_from_the_contract(anvil, real_staking):
+    staking = real_staking
     operator = staking.accounts[1]
     ids, blocks = [], []
     for index in (101, 102, 103):
@@ -344,8 +345,9 @@ def leader(pool, staking_address: str, wall: Callable[[], float], tmp_path, sess
 
 
 def test_round__nodes_activated_at_or_after_its_timestamp__are_not_asked_counted_or_listed(
-    anvil, staking, tmp_path, signers_factory
+    anvil, real_staking, tmp_path, signers_factory
 ):
+    staking = real_staking
     target = staking.register(110, staking.accounts[1])
     wall = [latest_time(anvil) + 100]
     t = wall[0] - TIMESTAMP_MARGIN
@@ -395,8 +397,9 @@ def test_round__nodes_activated_at_or_after_its_timestamp__are_not_asked_counted
     ids=["31 since its timestamp: kept", "32 since its timestamp: a fresh one"],
 )
 def test_round__as_many_activations_since_its_timestamp_as_the_contract_remembers__signs_anew(
-    anvil, staking, tmp_path, signers_factory, joined, renewed
+    anvil, real_staking, tmp_path, signers_factory, joined, renewed
 ):
+    staking = real_staking
     target = staking.register(120 + joined, staking.accounts[1])
     wall = [latest_time(anvil) + 100]
     t = wall[0] - TIMESTAMP_MARGIN
@@ -558,8 +561,9 @@ def serve_listing(listing: dict) -> ThreadingHTTPServer:
 
 
 def test_aggregate_cli__counts_only_the_nodes_activated_before_its_timestamp(
-    anvil, staking, tmp_path, signers_factory
+    anvil, real_staking, tmp_path, signers_factory
 ):
+    staking = real_staking
     target = staking.register(130, staking.accounts[1])
     target_block = staking.w3.eth.block_number
     signers = signers_factory(staking.address, {2: "honest", 3: "honest", 4: "honest"})
