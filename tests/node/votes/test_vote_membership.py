@@ -61,6 +61,15 @@ STATUS_EXITED, EXIT_REMOVED = 4, 2
 TOO_MANY = "staking: too many activations since signing"
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, raw: bytes) -> None:
+    """Answer an http.server request with a JSON body."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 @pytest.fixture(scope="module")
 def anvil():
     chain = start_anvil(chain_id=DEVNET_CHAIN_ID)
@@ -151,12 +160,7 @@ class Signers:
                     )
                     signature = bls.sign(signers.keys[node_id].bls, message)
                     status, answer = 200, {"signature": signature.to_compressed().hex()}
-                raw = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                send_json(self, status, json.dumps(answer).encode())
 
             def log_message(self, *args):
                 pass
@@ -546,11 +550,7 @@ def serve_listing(listing: dict) -> ThreadingHTTPServer:
 
     class Bridge(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+            send_json(self, 200, raw)
 
         def log_message(self, *args):
             pass
