@@ -11,7 +11,7 @@ from sesh.migrate.snapshot import SeedNode
 
 ZERO_ADDRESS = "0x" + "00" * 20
 # Measured: bench/results/seeding.json (2,000 nodes in batches of 60).
-GAS_PER_NODE = 340_142
+GAS_PER_NODE = 340_198
 
 
 class ApeSeedingChain:
