@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import platform
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,46 @@ class Chain:
         tx = fn.build_transaction({"from": key.address, "gas": 30_000_000})
         receipt = self.send(key, {"to": tx["to"], "data": tx["data"]})
         return receipt["gasUsed"]
+
+
+@dataclass
+class StakingSuite:
+    """SESH, the reward pool, the BLS verifier, the staking extension and the staking
+    contract, deployed by `deploy_staking_suite`, with the two deployments' gas."""
+
+    token: Any
+    pool: Any
+    verifier: Any
+    extension: Any
+    staking: Any
+    # The extension's functions (the owner's setters, `sweep`, `seed_nodes`, `start`) at
+    # the staking address, where they are called.
+    at_staking: Any
+    extension_gas: int
+    staking_gas: int
+
+
+def deploy_staking_suite(chain: Chain, owner, seeding: bool = False) -> StakingSuite:
+    """The staking contract and what it needs, deployed from `owner` (nothing funded or
+    wired: the pool is empty and its beneficiary unset)."""
+    zero = "0x" + "00" * 20
+    token_abi, token_code = compile_vyper("SessionToken.vy")
+    token, _ = chain.deploy(owner, token_abi, token_code, owner.address, zero, zero)
+    pool_abi, pool_code = compile_vyper("RewardRatePool.vy")
+    pool, _ = chain.deploy(owner, pool_abi, pool_code, token.address)
+    verifier_abi, verifier_code = compile_vyper("BLSVerifier.vy")
+    verifier, _ = chain.deploy(owner, verifier_abi, verifier_code)
+    suite = (token.address, pool.address, verifier.address)
+    extension_abi, extension_code = compile_vyper("ServiceNodeStakingExtension.vy")
+    extension, extension_gas = chain.deploy(owner, extension_abi, extension_code, *suite)
+    staking_abi, staking_code = compile_vyper("ServiceNodeStaking.vy")
+    staking, staking_gas = chain.deploy(
+        owner, staking_abi, staking_code, *suite, extension.address, seeding
+    )
+    at_staking = chain.w3.eth.contract(address=staking.address, abi=extension_abi)
+    return StakingSuite(
+        token, pool, verifier, extension, staking, at_staking, extension_gas, staking_gas
+    )
 
 
 def environment() -> dict[str, str]:

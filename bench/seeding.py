@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
     Chain,
-    compile_vyper,
+    deploy_staking_suite,
     environment,
     update_readme_section,
     write_results,
@@ -40,31 +40,14 @@ from sesh.migrate.snapshot import batches, check_snapshot, ordered  # noqa: E402
 
 UNIT = 10**9
 REQUIREMENT = 25_000 * UNIT
-ZERO = "0x" + "00" * 20
 ARBITRUM_TX_LIMIT = 32_000_000
 PORT = 24_010
 
 
 def deploy_suite(chain: Chain, owner, seeding: bool):
-    token_abi, token_code = compile_vyper("SessionToken.vy")
-    token, _ = chain.deploy(owner, token_abi, token_code, owner.address, ZERO, ZERO)
-    pool_abi, pool_code = compile_vyper("RewardRatePool.vy")
-    pool, _ = chain.deploy(owner, pool_abi, pool_code, token.address)
-    verifier_abi, verifier_code = compile_vyper("BLSVerifier.vy")
-    verifier, _ = chain.deploy(owner, verifier_abi, verifier_code)
-    extension_abi, extension_code = compile_vyper("ServiceNodeStakingExtension.vy")
-    extension, _ = chain.deploy(
-        owner, extension_abi, extension_code, token.address, pool.address, verifier.address
-    )
-    staking_abi, staking_code = compile_vyper("ServiceNodeStaking.vy")
-    staking, _ = chain.deploy(
-        owner, staking_abi, staking_code, token.address, pool.address, verifier.address,
-        extension.address, seeding,
-    )  # fmt: skip
-    chain.call(owner, token.functions.approve(staking.address, 2**256 - 1))
-    # The extension's functions (`seed_nodes`, `start`) are called at the staking address.
-    at_staking = chain.w3.eth.contract(address=staking.address, abi=extension_abi)
-    return token, pool, staking, at_staking
+    suite = deploy_staking_suite(chain, owner, seeding)
+    chain.call(owner, suite.token.functions.approve(suite.staking.address, 2**256 - 1))
+    return suite.token, suite.pool, suite.staking, suite.at_staking
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import (  # noqa: E402
     RESULTS,
     Chain,
-    compile_vyper,
+    deploy_staking_suite,
     environment,
     update_readme_section,
     write_results,
@@ -41,7 +41,6 @@ from sesh.devnet.chain import TEST_MNEMONIC, start_anvil  # noqa: E402
 UNIT = 10**9
 REQUIREMENT = 25_000 * UNIT
 DAY = 86_400
-ZERO = "0x" + "00" * 20
 ENDPOINT = "203.0.113.7:22021"
 
 # Session's live contracts, as measured for issue 4 (low, high) in gas.
@@ -87,35 +86,9 @@ class Bench:
         return self.w3.eth.get_block("latest")["timestamp"]
 
     def deploy(self) -> None:
-        deploy = self.chain.deploy
-        token_abi, token_code = compile_vyper("SessionToken.vy")
-        self.token, _ = deploy(
-            self.deployer, token_abi, token_code, self.deployer.address, ZERO, ZERO
-        )
-        pool_abi, pool_code = compile_vyper("RewardRatePool.vy")
-        self.pool, _ = deploy(self.deployer, pool_abi, pool_code, self.token.address)
-        verifier_abi, verifier_code = compile_vyper("BLSVerifier.vy")
-        verifier, _ = deploy(self.deployer, verifier_abi, verifier_code)
-        extension_abi, extension_code = compile_vyper("ServiceNodeStakingExtension.vy")
-        extension, self.deploy_extension_gas = deploy(
-            self.deployer,
-            extension_abi,
-            extension_code,
-            self.token.address,
-            self.pool.address,
-            verifier.address,
-        )
-        staking_abi, staking_code = compile_vyper("ServiceNodeStaking.vy")
-        self.staking, self.deploy_gas = deploy(
-            self.deployer,
-            staking_abi,
-            staking_code,
-            self.token.address,
-            self.pool.address,
-            verifier.address,
-            extension.address,
-            False,
-        )
+        suite = deploy_staking_suite(self.chain, self.deployer)
+        self.token, self.pool, self.staking = suite.token, suite.pool, suite.staking
+        self.deploy_extension_gas, self.deploy_gas = suite.extension_gas, suite.staking_gas
         call = self.chain.call
         # Funded first: the pool pays for days from `set_beneficiary` on what it held then.
         call(self.deployer, self.token.functions.transfer(self.pool.address, 40_000_000 * UNIT))
