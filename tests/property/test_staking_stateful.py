@@ -43,7 +43,7 @@ from sesh.crypto.node_keys import NodeKeys
 from sesh.rules.economics import DAY, POOL_LAUNCH_BALANCE
 from sesh.rules.units import UNIT
 
-from .boa_helpers import deployer_for
+from .boa_helpers import deploy_staking, deployer_for
 from .staking_model import (
     ACTIVE,
     EXITING,
@@ -95,12 +95,7 @@ class StakingMachine(RuleBasedStateMachine):
             self.token = deployer_for("SessionToken.vy").deploy(genesis, ZERO, ZERO)
             self.pool = deployer_for("RewardRatePool.vy").deploy(self.token.address)
             verifier = deployer_for("BLSVerifier.vy").deploy()
-            extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
-                self.token.address, self.pool.address, verifier.address
-            )
-            self.staking = deployer_for("ServiceNodeStaking.vy").deploy(
-                self.token.address, self.pool.address, verifier.address, extension.address, False
-            )
+            _extension, self.staking = deploy_staking(self.token, self.pool, verifier)
             # The owner's setters and `sweep`, called at the staking address as a wallet
             # with the extension's ABI does.
             self.extension = _EXTENSION_ABI.at(self.staking.address)

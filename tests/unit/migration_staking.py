@@ -7,7 +7,7 @@ import boa
 from sesh.crypto.node_keys import NodeKeys
 from sesh.rules.economics import POOL_LAUNCH_BALANCE
 from sesh.rules.units import UNIT
-from tests.property.boa_helpers import deployer_for
+from tests.property.boa_helpers import deploy_staking, deployer_for
 from tests.unit.migration_boa import MAX_UINT256, ZERO
 
 REQUIREMENT = 25_000 * UNIT
@@ -50,13 +50,7 @@ def deploy_suite(genesis: str, pool_balance: int = POOL_LAUNCH_BALANCE) -> Suite
         token = deployer_for("SessionToken.vy").deploy(genesis, ZERO, ZERO)
         pool = deployer_for("RewardRatePool.vy").deploy(token.address)
         verifier = deployer_for("BLSVerifier.vy").deploy()
-        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
-            token.address, pool.address, verifier.address
-        )
-        # Deployed live (not seeding).
-        staking = deployer_for("ServiceNodeStaking.vy").deploy(
-            token.address, pool.address, verifier.address, extension.address, False
-        )
+        _extension, staking = deploy_staking(token, pool, verifier)  # live, not seeding
         token.transfer(pool.address, pool_balance)
         pool.set_beneficiary(staking.address)
         blueprint = deployer_for("VestingStaking.vy").deploy_as_blueprint()

@@ -19,7 +19,7 @@ from sesh.migrate.snapshot import check_snapshot, ordered
 from sesh.rules.economics import POOL_LAUNCH_BALANCE
 from sesh.rules.units import UNIT
 from sesh.testing.boa_bls import native_bls_precompiles
-from tests.property.boa_helpers import deployer_for
+from tests.property.boa_helpers import deploy_staking, deployer_for
 
 REQUIREMENT = 25_000 * UNIT
 ROOT = Path(__file__).resolve().parents[3]
@@ -109,12 +109,7 @@ def make_seeding() -> Seeding:
         token = deployer_for("SessionToken.vy").deploy(owner, ZERO, ZERO)
         pool = deployer_for("RewardRatePool.vy").deploy(token.address)
         verifier = deployer_for("BLSVerifier.vy").deploy()
-        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
-            token.address, pool.address, verifier.address
-        )
-        staking = deployer_for("ServiceNodeStaking.vy").deploy(
-            token.address, pool.address, verifier.address, extension.address, True
-        )
+        extension, staking = deploy_staking(token, pool, verifier, seeding=True)
         token.transfer(pool.address, POOL_LAUNCH_BALANCE)
         token.approve(staking.address, 2**256 - 1)
     return Seeding(token, pool, verifier, extension, staking, owner)

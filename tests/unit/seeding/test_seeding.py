@@ -12,7 +12,7 @@ import pytest
 
 from sesh.crypto import bls
 from sesh.migrate.snapshot import SeedStake
-from tests.property.boa_helpers import deployer_for
+from tests.property.boa_helpers import deploy_staking, deployer_for
 from tests.unit.seeding.conftest import REQUIREMENT, ZERO, address_abi_contract
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -292,12 +292,7 @@ def test_live_deployment__has_no_seeding_phase():
     owner = boa.env.generate_address("owner")
     with boa.env.prank(owner):
         token, pool, verifier = _suite(owner)
-        extension = deployer_for("ServiceNodeStakingExtension.vy").deploy(
-            token.address, pool.address, verifier.address
-        )
-        staking = deployer_for("ServiceNodeStaking.vy").deploy(
-            token.address, pool.address, verifier.address, extension.address, False
-        )
+        extension, staking = deploy_staking(token, pool, verifier)
         assert not staking.seeding()
         assert staking.EXTENSION() == extension.address
         staking.distribute()
