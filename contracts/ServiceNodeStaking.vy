@@ -177,7 +177,7 @@ _stream: uint256
 # @dev The block (timestamp) of the last activation; activations since deployment (128) |
 #      activations in that block (128).
 _activation_block: uint256
-_activations_in_block: uint256
+_activation_counts: uint256
 
 # @dev The sum of the BLS keys of all Active/Exiting nodes, packed (`bls12_381._g1_pack`).
 _aggregate_key: bytes32[3]
@@ -1051,7 +1051,7 @@ def _public_room(node_id: uint64) -> (uint256, uint256):
 @internal
 def _activate(node_id: uint64):
     limit: uint256 = self._activation_limit()
-    count: uint256 = self._activations_in_block
+    count: uint256 = self._activation_counts
     if self._activation_block == block.timestamp:
         assert count & _MASK128 < limit, "staking: block activation limit"
         count += 1
@@ -1059,7 +1059,7 @@ def _activate(node_id: uint64):
         self._activation_block = block.timestamp
         count = (count & ~_MASK128) | 1
     self._recent_activations[(count >> 128) % RECENT_ACTIVATIONS] = node_id
-    self._activations_in_block = count + (1 << 128)
+    self._activation_counts = count + (1 << 128)
     meta: uint256 = self._node_meta[node_id]
     self._node_meta[node_id] = (
         self._with_status(meta, STATUS_ACTIVE) & ~(_MASK64 << 192)
@@ -1111,7 +1111,7 @@ def _verify_network_signature(
     assert block.timestamp - timestamp <= SIGNATURE_EXPIRY, "staking: signature expired"
     key: Bytes[128] = bls12_381._g1_unpack(self._aggregate_key)
     members: uint256 = self._rewards >> 192
-    count: uint256 = self._activations_in_block >> 128
+    count: uint256 = self._activation_counts >> 128
     for i: uint256 in range(RECENT_ACTIVATIONS):
         if i == count:
             break

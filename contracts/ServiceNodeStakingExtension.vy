@@ -85,7 +85,7 @@ node_count: uint64
 _rewards: uint256
 _stream: uint256
 _activation_block: uint256
-_activations_in_block: uint256
+_activation_counts: uint256
 _aggregate_key: bytes32[3]
 _node_meta: HashMap[uint64, uint256]
 _node_stake: HashMap[uint64, uint256]
